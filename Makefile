@@ -1,0 +1,44 @@
+# The course's commands. `make lab` to learn, `make test` to check everything.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.lightnets-installed
+
+.PHONY: help install lab test test-fast lint slides refresh-notebooks sample clean
+
+help:
+	@echo "make lab      install (first time only) and open the course in JupyterLab"
+	@echo "make test     install (first time only) and run every test, notebooks included"
+	@echo "make lint     ruff over the package, tests and notebooks"
+	@echo "make slides   build a reveal.js slide deck per notebook into slides/"
+	@echo "make refresh-notebooks   re-execute the notebooks in fast mode and store their outputs"
+
+# Re-installs only when pyproject.toml changes, so the second run is quick.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks
+
+lint: $(STAMP)
+	$(BIN)/ruff check lightnets_course tests benchmarks scripts notebooks
+
+test: $(STAMP) lint
+	LIGHTNETS_FAST=1 $(BIN)/python -m pytest
+
+slides: $(STAMP)
+	$(BIN)/python -m lightnets_course.course slides --out slides
+
+refresh-notebooks: $(STAMP)
+	LIGHTNETS_FAST=1 $(BIN)/python -m lightnets_course.course refresh
+
+sample: $(STAMP)
+	$(BIN)/python scripts/build_cifar10_sample.py
+
+clean:
+	rm -rf slides .pytest_cache .ruff_cache

@@ -1,0 +1,196 @@
+"""The course itself: its notebooks in order, their Colab badges and setup cells, slides.
+
+The repository address lives in one place, ``[project.urls] Repository`` in ``pyproject.toml``; the
+badges and the Colab install cells of every notebook are generated from it here, and a test checks
+that the stored notebooks match.
+
+Command line (used by ``make slides`` and ``make refresh-notebooks``)::
+
+    python -m lightnets_course.course slides --out slides     # one reveal.js deck per notebook
+    python -m lightnets_course.course refresh                 # re-execute notebooks in fast mode
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parent
+NOTEBOOK_DIR = REPO_DIR / "notebooks"
+COLAB_CHECKOUT = "/content/lightnets"
+
+
+@dataclass(frozen=True)
+class Notebook:
+    """One notebook of the course: file name, title, the seed material it grew from, what it teaches."""
+
+    filename: str
+    title: str
+    seed: str
+    teaches: str
+
+
+NOTEBOOKS: tuple[Notebook, ...] = (
+    Notebook(
+        "00_start_here.ipynb",
+        "Start here",
+        "-",
+        "Setup and device check, how fast mode works, the shipped data and checkpoints, a first look at CIFAR-10",
+    ),
+    Notebook(
+        "01_alexnet.ipynb",
+        "AlexNet",
+        "001",
+        "Output shapes and parameter arithmetic layer by layer; half-width vs torchvision AlexNet; training",
+    ),
+    Notebook(
+        "02_depthwise_separable.ipynb",
+        "Depthwise-separable convolution",
+        "000, 002",
+        "Standard vs depthwise vs pointwise convolution; cost formulas checked by counting; the 8-9x claim",
+    ),
+    Notebook(
+        "03_mobilenet_v1.ipynb",
+        "MobileNetV1",
+        "002",
+        "Width and resolution multipliers; the paper's Tables 6-7 reproduced; CIFAR-10 training",
+    ),
+    Notebook(
+        "04_mobilenet_v2.ipynb",
+        "MobileNetV2",
+        "000",
+        "Inverted residuals, linear bottlenecks, ReLU6; transfer learning with frozen features",
+    ),
+    Notebook(
+        "05_mobilenet_v3.ipynb",
+        "MobileNetV3",
+        "003",
+        "Squeeze-and-excite, h-swish, the Large/Small tables; torchvision vs PaddleClas",
+    ),
+    Notebook(
+        "06_shufflenet_v2.ipynb",
+        "ShuffleNetV2",
+        "004",
+        "Guidelines G1-G4 measured on your machine; channel split and shuffle; Table 5 reproduced",
+    ),
+    Notebook(
+        "07_comparison.ipynb",
+        "Comparison",
+        "all",
+        "Accuracy vs MACs vs memory access vs latency for every model; Pareto plots",
+    ),
+)
+
+
+def repository_url() -> str:
+    """The repository address from ``[project.urls] Repository`` (installed metadata, else pyproject)."""
+    pyproject = REPO_DIR / "pyproject.toml"
+    if pyproject.is_file():
+        # A checkout's pyproject is the source of truth, even if an older copy is installed.
+        match = re.search(r'^Repository\s*=\s*"([^"]+)"', pyproject.read_text(), re.MULTILINE)
+        if match:
+            return match.group(1).rstrip("/")
+    for entry in metadata.metadata("lightnets-course").get_all("Project-URL") or []:
+        label, _, url = entry.partition(",")
+        if label.strip().lower() == "repository":
+            return url.strip().rstrip("/")
+    raise RuntimeError("No Repository URL in [project.urls] of pyproject.toml")
+
+
+def colab_url(filename: str, branch: str = "main") -> str:
+    """The address that opens ``notebooks/<filename>`` of the repository in Google Colab."""
+    github_path = repository_url().removeprefix("https://github.com/")
+    return f"https://colab.research.google.com/github/{github_path}/blob/{branch}/notebooks/{filename}"
+
+
+def colab_badge(filename: str) -> str:
+    """Markdown for the "Open in Colab" badge of one notebook."""
+    return (
+        f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(filename)})"
+    )
+
+
+def setup_cell_source() -> str:
+    """The first code cell of every notebook: installs the course on Colab, does nothing elsewhere."""
+    return (
+        "# Setup: on Colab this installs the course package; anywhere else it does nothing.\n"
+        "import sys\n"
+        "\n"
+        'if "google.colab" in sys.modules:\n'
+        f'    !test -d {COLAB_CHECKOUT} || git clone --quiet --depth 1 {repository_url()} {COLAB_CHECKOUT}\n'
+        f"    %pip install --quiet -e {COLAB_CHECKOUT}\n"
+        f'    sys.path.insert(0, "{COLAB_CHECKOUT}")  # a running kernel does not see new editable installs'
+    )
+
+
+def header_cells(notebook: Notebook) -> list[dict]:
+    """The title cell (with badge) and the setup cell every notebook starts with, as nbformat cells."""
+    import nbformat
+
+    title = nbformat.v4.new_markdown_cell(f"# {notebook.filename[:2]} {notebook.title}\n\n{colab_badge(notebook.filename)}")
+    title.metadata["slideshow"] = {"slide_type": "slide"}
+    setup = nbformat.v4.new_code_cell(setup_cell_source())
+    setup.metadata["slideshow"] = {"slide_type": "skip"}
+    setup.metadata["tags"] = ["setup"]
+    return [title, setup]
+
+
+def notebook_paths() -> list[Path]:
+    """Paths of the course's notebooks that exist, in course order."""
+    return [NOTEBOOK_DIR / nb.filename for nb in NOTEBOOKS if (NOTEBOOK_DIR / nb.filename).is_file()]
+
+
+def execute_notebook(path: Path, timeout: int = 600) -> None:
+    """Run a notebook top to bottom in fast mode and store its outputs in place."""
+    import nbformat
+    from nbconvert.preprocessors import ExecutePreprocessor
+
+    os.environ["LIGHTNETS_FAST"] = "1"
+    nb = nbformat.read(path, as_version=4)
+    ExecutePreprocessor(timeout=timeout, kernel_name="python3").preprocess(nb, {"metadata": {"path": str(path.parent)}})
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    nb.metadata.pop("widgets", None)
+    nbformat.write(nb, path)
+
+
+def build_slides(out_dir: Path, notebooks: list[Path] | None = None) -> list[Path]:
+    """Build one static reveal.js deck per notebook with ``jupyter nbconvert --to slides``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    built = []
+    for path in notebooks or notebook_paths():
+        subprocess.run(
+            [sys.executable, "-m", "nbconvert", "--to", "slides", "--output-dir", str(out_dir), str(path)],
+            check=True,
+            capture_output=True,
+        )
+        built.append(out_dir / (path.stem + ".slides.html"))
+    return built
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m lightnets_course.course", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    slides = commands.add_parser("slides", help="build a reveal.js slide deck per notebook")
+    slides.add_argument("--out", type=Path, default=REPO_DIR / "slides")
+    refresh = commands.add_parser("refresh", help="re-execute notebooks in fast mode and store outputs")
+    refresh.add_argument("notebooks", nargs="*", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "slides":
+        for deck in build_slides(args.out):
+            print(deck)
+    else:
+        for path in args.notebooks or notebook_paths():
+            print(f"executing {path.name} ...", flush=True)
+            execute_notebook(path)
+
+
+if __name__ == "__main__":
+    main()
