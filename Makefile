@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.lightnets-installed
+# Notebooks run in fast mode; only cells marked NBVAL_CHECK_OUTPUT have their outputs compared.
+NBVAL_OPTS := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+              --nbval-kernel-startup-timeout=180 --nbval-cell-timeout=600
 
 .PHONY: help install lab test test-fast lint slides refresh-notebooks sample clean
 
@@ -29,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check lightnets_course tests benchmarks scripts notebooks
 
 test: $(STAMP) lint
-	LIGHTNETS_FAST=1 $(BIN)/python -m pytest
+	LIGHTNETS_FAST=1 $(BIN)/python -m pytest $(NBVAL_OPTS) tests notebooks
 
 slides: $(STAMP)
 	$(BIN)/python -m lightnets_course.course slides --out slides
