@@ -40,8 +40,10 @@ slides: $(STAMP)
 refresh-notebooks: $(STAMP)
 	LIGHTNETS_FAST=1 $(BIN)/python -m lightnets_course.course refresh
 
+# Rebuild the shipped sample from the CIFAR-10 JPEG archive: make sample ARCHIVE=path/to/cifar10-jpeg.tar.gz
 sample: $(STAMP)
-	$(BIN)/python scripts/build_cifar10_sample.py
+	@test -n "$(ARCHIVE)" || { echo "usage: make sample ARCHIVE=path/to/cifar10-jpeg.tar.gz"; exit 2; }
+	$(BIN)/python scripts/build_cifar10_sample.py "$(ARCHIVE)"
 
 clean:
 	rm -rf slides .pytest_cache .ruff_cache
