@@ -11,7 +11,7 @@ NBVAL_OPTS := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_
 
 help:
 	@echo "make lab      install (first time only) and open the course in JupyterLab"
-	@echo "make test     install (first time only) and run every test, notebooks included"
+	@echo "make test     install (first time only) and run every test, notebooks included, browser test last"
 	@echo "make lint     ruff over the package, tests and notebooks"
 	@echo "make slides   build a reveal.js slide deck per notebook into slides/"
 	@echo "make refresh-notebooks   re-execute the notebooks in fast mode and store their outputs"
@@ -31,8 +31,10 @@ lab: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check lightnets_course tests benchmarks scripts notebooks
 
+# The browser test (JupyterLab in headless Chromium) runs last, once everything else has passed.
 test: $(STAMP) lint
-	LIGHTNETS_FAST=1 $(BIN)/python -m pytest $(NBVAL_OPTS) tests notebooks
+	LIGHTNETS_FAST=1 $(BIN)/python -m pytest $(NBVAL_OPTS) -m "not browser" tests notebooks
+	LIGHTNETS_FAST=1 $(BIN)/python -m pytest -m browser tests/test_browser.py
 
 slides: $(STAMP)
 	$(BIN)/python -m lightnets_course.course slides --out slides

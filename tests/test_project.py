@@ -19,7 +19,7 @@ else:  # pragma: no cover - Python 3.10
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 # conda-forge names that differ from the PyPI names
-CONDA_TO_PIP = {"pytorch": "torch"}
+CONDA_TO_PIP = {"pytorch": "torch", "playwright-python": "playwright"}
 REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*([^;#]*?)\s*(?:;.*)?$")
 
 
