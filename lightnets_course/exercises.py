@@ -609,9 +609,9 @@ def _imagenet_rows() -> tuple[dict, ...]:
     return tuple(comparison_rows(compare(list_models(), (3, 224, 224))))
 
 
-def check_pareto_front(answer: object) -> bool:
-    """Notebook 07: the names of all course models on the Pareto front of ImageNet top-1 against MACs
-    at 224x224 (the models with an ImageNet accuracy; torchvision's weights where they exist)."""
+def check_params_front(answer: object) -> bool:
+    """Notebook 07: the names of all course models on the Pareto front of ImageNet top-1 against
+    parameters (the models with an ImageNet accuracy; torchvision's weights where they exist)."""
     from lightnets_course.viz import pareto_front
 
     if _unanswered(answer):
@@ -620,7 +620,7 @@ def check_pareto_front(answer: object) -> bool:
         answer = [answer]
     if not isinstance(answer, (list, tuple, set, frozenset)) or not all(isinstance(n, str) for n in answer):
         return _report(False, "", f"the answer is a list of model names, such as ['alexnet']; got {answer!r}")
-    rows = _imagenet_rows()
+    rows = list(_imagenet_rows())
     names = {row["model"] for row in rows}
     unknown = sorted(set(answer) - names)
     if unknown:
@@ -628,25 +628,27 @@ def check_pareto_front(answer: object) -> bool:
     no_accuracy = sorted(row["model"] for row in rows if row["top1"] is None and row["model"] in answer)
     if no_accuracy:
         return _report(False, "", f"{no_accuracy} has no ImageNet accuracy, so it is not on the plot at all.")
-    front = {row["model"] for row in pareto_front(list(rows), "macs", "top1")}
+    front = [row["model"] for row in pareto_front(rows, "params", "top1")]
     chosen = set(answer)
-    if chosen == front:
-        ordered = [row["model"] for row in pareto_front(list(rows), "macs", "top1")]
+    if chosen == set(front):
+        by_macs = {row["model"] for row in pareto_front(rows, "macs", "top1")}
         return _report(
             True,
-            f"{', '.join(ordered)}: cheapest first, each more accurate than every model with fewer MACs.",
+            f"{', '.join(front)}: smallest first, each more accurate than every smaller model. Against MACs "
+            f"the front differs: {', '.join(sorted(by_macs ^ set(front)))} change sides.",
             "",
         )
-    extra, missing = len(chosen - front), len(front - chosen)
+    extra, missing = len(chosen - set(front)), len(set(front) - chosen)
     parts = []
     if extra:
         parts.append(
             f"{extra} of your models {'is' if extra == 1 else 'are'} off the front: another model has fewer "
-            "(or as many) MACs and a higher (or equal) top-1"
+            "(or as many) parameters and a higher (or equal) top-1"
         )
     if missing:
         parts.append(
-            f"{missing} model{' is' if missing == 1 else 's are'} missing: walk the front from the left"
+            f"{missing} model{' is' if missing == 1 else 's are'} missing: sort by parameters and walk from "
+            "the smallest, keeping each model more accurate than all before it"
         )
     return _report(False, "", "; ".join(parts) + ".")
 

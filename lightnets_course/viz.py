@@ -537,10 +537,17 @@ def plot_pareto(
         linewidth=1,
         label=f"Pareto front ({len(front)} of {len(points)})",
     )
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
     ax.set_xscale("log")
+    # Plain numbers at 1, 2 and 5 of each decade: a range such as 40-700 M has only one power of ten.
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set(xlabel=x_label, ylabel=y_label)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    # Up and to the left of the front there are no models, so the legend hides none there.
+    ax.legend(fontsize=8, loc="upper left")
     if title:
         ax.set_title(title, fontsize=9)
     return ax.figure
