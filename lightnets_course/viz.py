@@ -102,6 +102,12 @@ def plot_latency_vs_macs(rows, axes=None) -> matplotlib.figure.Figure:
         ax.set_ylabel("ms per image (median)")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        # Plain numbers (20, 50, 100) read better than powers of ten over one or two decades.
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+            axis.set_minor_formatter(
+                matplotlib.ticker.LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 1))
+            )
         ax.legend()
     return axes[0].figure
 

@@ -1,0 +1,93 @@
+"""Latency of every course model at 224x224, at batch 1 and batch 64, next to its MACs and mem_access.
+
+Prints a Markdown table (machine, command, date and load average first) for benchmarks/README.md and
+writes the exact numbers to benchmarks/results/model_latency_<device>.json, which notebook 07 reads
+(``viz.plot_latency_vs_macs(data["tables"]["models"]["rows"])``). Examples::
+
+    python benchmarks/model_latency.py --device cpu --warmup 2 --repeats 5 --min-seconds 0
+    python benchmarks/model_latency.py --device cuda
+    python benchmarks/model_latency.py --device cuda --dtype bfloat16 --channels-last --compile
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from lightnets_course.benchmark import latency_table, machine_info, report_header, save_results, to_markdown
+from lightnets_course.models import get_model, list_models
+
+RESULTS = Path(__file__).resolve().parent / "results"
+DTYPES = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or mps (default: cpu)")
+    parser.add_argument("--models", nargs="+", default=list_models(), help="default: every course model")
+    parser.add_argument("--batch-sizes", nargs="+", type=int, default=[1, 64])
+    parser.add_argument("--input-size", type=int, default=224, help="height = width (default 224)")
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=30, help="timed runs at least")
+    parser.add_argument("--min-seconds", type=float, default=1.0, help="timed seconds at least")
+    parser.add_argument("--threads", type=int, help="CPU threads (default: PyTorch's)")
+    parser.add_argument("--dtype", choices=list(DTYPES), default="float32")
+    parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--compile", action="store_true", help="torch.compile each model")
+    parser.add_argument("--cuda-graphs", action="store_true", help="with --compile: mode reduce-overhead")
+    parser.add_argument(
+        "--clock",
+        choices=["wall", "thread"],
+        default="wall",
+        help="thread: CPU time of the model's thread, for a CPU shared with other programs (needs 1 thread)",
+    )
+    parser.add_argument("--out", type=Path, help="JSON file (default: results/model_latency_<device>.json)")
+    args = parser.parse_args(argv)
+
+    command = "python benchmarks/model_latency.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    load_before = machine_info(args.device)["load_average"]
+    started = time.perf_counter()
+    print(report_header(args.device, command.strip()))
+    print(f"Load average before: {load_before}\n", flush=True)
+
+    models = {name: get_model(name) for name in args.models}
+    table = latency_table(
+        models,
+        (3, args.input_size, args.input_size),
+        args.batch_sizes,
+        args.device,
+        warmup=args.warmup,
+        repeats=args.repeats,
+        min_seconds=args.min_seconds,
+        threads=args.threads,
+        clock=args.clock,
+        dtype=DTYPES[args.dtype],
+        channels_last=args.channels_last,
+        compile=args.compile,
+        cuda_graphs=args.cuda_graphs,
+    )
+    print(to_markdown(table))
+
+    seconds = round(time.perf_counter() - started, 1)
+    load_after = machine_info(args.device)["load_average"]
+    print(f"Load average after: {load_after}; {seconds} s in all")
+    out = args.out or RESULTS / f"model_latency_{args.device.split(':')[0]}.json"
+    path = save_results(
+        out,
+        {"models": table},
+        args.device,
+        command.strip(),
+        load_before=load_before,
+        load_after=load_after,
+        seconds=seconds,
+    )
+    print(f"Saved {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,583 @@
+"""The ``lightnets`` command: train, evaluate, predict, profile, bench and download from a terminal.
+
+Each command is a thin shell over the package's functions (``train.fit``, ``train.evaluate``,
+``predict.predict``, ``complexity.compare``, ``benchmark``, the downloads of ``data``), with the
+notebooks' defaults.
+Run ``lightnets --help`` or ``lightnets COMMAND --help``.
+
+A command is added by writing ``add_<name>_command(commands)``, which adds its subparser and sets
+``run`` to the function that carries it out, and listing it in ``COMMANDS`` at the end of this file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+DATA_CHOICES = "cifar10, flowers, sample, or the path of a folder of images (one sub-folder per class)"
+# Epochs of `lightnets train` on data sets other than CIFAR-10 (which follows CIFAR10_RECIPE).
+_DEFAULT_EPOCHS = 10
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows defaults after each option and keeps the examples' line breaks."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors take one line (subcommands' parsers are of this class too)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _add_device_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--device",
+        default=None,
+        help="cpu, cuda, cuda:1 or mps (default: CUDA, then Apple MPS, then the CPU)",
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# train
+
+
+def add_train_command(commands: argparse._SubParsersAction) -> None:
+    from .models import list_models
+
+    parser = commands.add_parser(
+        "train",
+        help="train a model and save its checkpoints",
+        description="Train a course model with the same loop the notebooks use (train.fit). Every epoch "
+        "writes OUT/last.pt, and OUT/best.pt when the validation accuracy improves.",
+        epilog="""examples:
+  lightnets train --model mobilenet_v2 --cifar --data cifar10 --epochs 30 --out runs/mnv2
+  lightnets train --model mobilenet_v2 --cifar --data cifar10 --epochs 30 --out runs/mnv2 --resume
+  lightnets train --model shufflenet_v2_x1_0 --pretrained --data flowers --epochs 5
+  lightnets train --model mobilenet_v1 --width-mult 0.25 --cifar --data sample --epochs 3
+  torchrun --nproc_per_node=4 $(which lightnets) train --model mobilenet_v2 --cifar --data cifar10""",
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument(
+        "--model",
+        required=True,
+        choices=list_models(),
+        metavar="MODEL",
+        help=f"one of {', '.join(list_models())}",
+    )
+    parser.add_argument(
+        "--cifar", action="store_true", help="build the 32x32 variant (for CIFAR-10 and the sample)"
+    )
+    parser.add_argument("--width-mult", type=float, default=None, help="width multiplier of the MobileNets")
+    parser.add_argument(
+        "--pretrained",
+        action="store_true",
+        help="start from torchvision's ImageNet weights, with a new classifier and frozen features",
+    )
+    parser.add_argument("--train-all", action="store_true", help="with --pretrained: fine-tune every layer")
+    parser.add_argument("--data", default="cifar10", help=f"data set: {DATA_CHOICES}")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help=f"passes over the training data (default: {_DEFAULT_EPOCHS}; with --data cifar10, the CIFAR-10 "
+        "recipe's, see lightnets_course.train.CIFAR10_RECIPE)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="images per batch (default: the data set's, see get_data; with --data cifar10, the recipe's)",
+    )
+    parser.add_argument(
+        "--image-size", type=int, default=None, help="resize images to this side (default: the data set's)"
+    )
+    parser.add_argument(
+        "--lr", type=float, default=None, help="peak learning rate (default: 0.1 x batch/256 for SGD)"
+    )
+    parser.add_argument("--optimizer", choices=["sgd", "adamw"], default="sgd", help="optimiser")
+    parser.add_argument(
+        "--schedule",
+        choices=["onecycle", "cosine", "plateau", "constant"],
+        default="onecycle",
+        help="learning rate schedule",
+    )
+    parser.add_argument(
+        "--ema",
+        type=float,
+        default=None,
+        metavar="DECAY",
+        help="keep an average of the weights, e.g. 0.999 (default: none; with --data cifar10, the recipe's)",
+    )
+    parser.add_argument("--out", default=None, help="folder for the checkpoints (default: runs/MODEL)")
+    parser.add_argument("--resume", action="store_true", help="continue the run saved in OUT/last.pt")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the data split, shuffling and augmentation"
+    )
+    _add_device_option(parser)
+    parser.add_argument("--no-amp", action="store_true", help="train in float32 on CUDA (no mixed precision)")
+    parser.add_argument(
+        "--compile", action="store_true", help="use torch.compile (faster after a slow first epoch)"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars and no per-epoch lines")
+    parser.set_defaults(run=run_train)
+
+
+def _start_distributed_if_launched(device: torch.device) -> tuple[torch.device, bool]:
+    """Under torchrun, join the process group before reading data, so that one process downloads while
+    the others wait and every loader takes its share. Returns this process's device, and whether the
+    group was started here."""
+    import torch.distributed as dist
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return device, False
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    if dist.is_initialized():
+        return device, False
+    dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return device, True
+
+
+def run_train(args: argparse.Namespace) -> int:
+    import torch.distributed as dist
+
+    from .data import get_data
+    from .models import get_model
+    from .train import CIFAR10_RECIPE, fit, pick_device
+    from .transfer import pretrained
+
+    # With --data cifar10, what the command line leaves open comes from the course's CIFAR-10 recipe. Its
+    # optimiser, learning-rate rule, schedule, weight decay, label smoothing and precision are fit's
+    # defaults already.
+    recipe = CIFAR10_RECIPE if args.data == "cifar10" else {}
+    batch_size = args.batch_size if args.batch_size is not None else recipe.get("batch_size")
+    epochs = args.epochs if args.epochs is not None else recipe.get("epochs", _DEFAULT_EPOCHS)
+    ema_decay = args.ema if args.ema is not None else recipe.get("ema_decay")
+
+    device, started = _start_distributed_if_launched(pick_device(args.device))
+    try:
+        data = get_data(
+            args.data, batch_size=batch_size, device=device, image_size=args.image_size, seed=args.seed
+        )
+        num_classes = len(data.classes)
+        if args.pretrained:
+            if args.width_mult is not None:
+                raise ValueError(
+                    "--width-mult: ImageNet weights exist only for the default width; drop one of the two"
+                )
+            model = pretrained(args.model, num_classes, freeze=not args.train_all, cifar=args.cifar)
+        else:
+            options = {"cifar": args.cifar}
+            if args.width_mult is not None:
+                options["width_mult"] = args.width_mult
+            model = get_model(args.model, num_classes=num_classes, **options)
+        out = Path(args.out) if args.out is not None else Path("runs") / args.model
+        history = fit(
+            model,
+            data.train,
+            data.val,
+            epochs,
+            optimizer=args.optimizer,
+            lr=args.lr,
+            schedule=args.schedule,
+            device=device,
+            amp=not args.no_amp,
+            compile=args.compile,
+            ema_decay=ema_decay,
+            checkpoint_dir=out,
+            resume=args.resume,
+            seed=args.seed,
+            progress=not args.no_progress,
+        )
+        if not dist.is_initialized() or dist.get_rank() == 0:
+            best = ""
+            if history.best_epoch is not None:
+                accuracy = f"{100 * history.best_val_acc:.1f}%"
+                best = f", best validation accuracy {accuracy} at epoch {history.best_epoch}"
+            epochs = f"{history.epochs} epoch{'s' if history.epochs != 1 else ''}"
+            print(f"Trained {epochs}{best}. Checkpoints: {out / 'best.pt'}, {out / 'last.pt'}")
+            if data.test is not None:
+                print(
+                    "Test accuracy, once you are done choosing: "
+                    f"lightnets evaluate --checkpoint {out / 'best.pt'} --data {args.data}"
+                )
+    finally:
+        if started:
+            dist.destroy_process_group()
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# evaluate
+
+
+def add_evaluate_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "evaluate",
+        help="accuracy of a checkpoint, overall and per class",
+        description="Evaluate a checkpoint on a data set's test split (or validation split): accuracy, "
+        "loss and accuracy per class.",
+        epilog="""examples:
+  lightnets evaluate --checkpoint runs/mnv2/best.pt --data cifar10
+  lightnets evaluate --checkpoint runs/mnv2 --data cifar10 --split val --tta""",
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument(
+        "--checkpoint", required=True, help="a .pt file written by training, or its run folder"
+    )
+    parser.add_argument("--data", default="cifar10", help=f"data set: {DATA_CHOICES}")
+    parser.add_argument(
+        "--split",
+        choices=["test", "val"],
+        default=None,
+        help="which split (default: test, or val where there is no test split)",
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="images per batch (default: the data set's)"
+    )
+    parser.add_argument(
+        "--tta",
+        action="store_true",
+        help="also classify mirrored images and average (test-time augmentation)",
+    )
+    _add_device_option(parser)
+    parser.set_defaults(run=run_evaluate)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from .data import get_data
+    from .train import evaluate, load_model
+
+    model = load_model(args.checkpoint, device=args.device)
+    device = next(model.parameters()).device
+    image_size = model.image_size if isinstance(model.image_size, int) else None
+    data = get_data(args.data, batch_size=args.batch_size, device=device, image_size=image_size)
+    split = args.split or ("test" if data.test is not None else "val")
+    loader = data.test if split == "test" else data.val
+    if loader is None:
+        raise ValueError(f"--split test: the {args.data} data set has no test split; use --split val")
+    if model.normalization and [list(model.normalization["mean"]), list(model.normalization["std"])] != [
+        [float(v) for v in data.mean],
+        [float(v) for v in data.std],
+    ]:
+        print(
+            f"warning: the model was trained with another normalisation ({model.normalization}) than "
+            f"--data {args.data} applies; the accuracy may suffer",
+            file=sys.stderr,
+        )
+    result = evaluate(model, loader, tta_flip=args.tta)
+    print(f"{args.checkpoint} on the {split} split of {args.data}:")
+    print(result)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# predict
+
+
+def add_predict_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "predict",
+        help="classify image files with a checkpoint",
+        description="Print the most probable classes of each image, with their probabilities.",
+        epilog="""examples:
+  lightnets predict --checkpoint runs/mnv2/best.pt cat.jpg dog.png
+  lightnets predict --checkpoint runs/flowers --topk 3 photos/*.jpg""",
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument(
+        "--checkpoint", required=True, help="a .pt file written by training, or its run folder"
+    )
+    parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
+    parser.add_argument("--topk", type=int, default=5, help="how many classes to show per image")
+    _add_device_option(parser)
+    parser.set_defaults(run=run_predict)
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from .predict import predict
+    from .train import load_model
+
+    missing = [path for path in args.images if not Path(path).is_file()]
+    if missing:  # before loading the model, which takes a moment
+        raise FileNotFoundError(f"no image file at {', '.join(missing)}")
+    model = load_model(args.checkpoint, device=args.device)
+    for prediction in predict(model, args.images, topk=args.topk):
+        print(prediction)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# profile
+
+
+def add_profile_command(commands: argparse._SubParsersAction) -> None:
+    from .models import list_models
+
+    parser = commands.add_parser(
+        "profile",
+        help="parameters, MACs, FLOPs and memory access of models, side by side",
+        description="Count each model's parameters, multiply-accumulates (macs), FLOPs (2 x macs) and "
+        f"memory access (mem_access, as ShuffleNetV2 defines it). Models: {', '.join(list_models())}.",
+        epilog="""examples:
+  lightnets profile mobilenet_v2 shufflenet_v2_x1_0
+  lightnets profile mobilenet_v1 mobilenet_v2 --input-size 160
+  lightnets profile mobilenet_v2 shufflenet_v2_x1_0 --cifar""",
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument("models", nargs="+", choices=list_models(), metavar="MODEL", help="model names")
+    parser.add_argument("--cifar", action="store_true", help="the 32x32 variants, with 10 classes")
+    parser.add_argument(
+        "--input-size", type=int, default=None, help="image side in pixels (default: 224, or 32 with --cifar)"
+    )
+    parser.set_defaults(run=run_profile)
+
+
+def run_profile(args: argparse.Namespace) -> int:
+    from .complexity import compare
+    from .models import get_model
+
+    size = args.input_size if args.input_size is not None else (32 if args.cifar else 224)
+    if size < 1:
+        raise ValueError(f"--input-size must be a positive number of pixels, got {size}")
+    if args.cifar:
+        models = {name: get_model(name, num_classes=10, cifar=True) for name in args.models}
+    else:
+        models = {name: get_model(name) for name in args.models}
+    print(compare(models, input_size=(3, size, size)))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# download
+
+
+def add_download_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "download",
+        help="download a data set ahead of time",
+        description="Download (checksum-verified, resumable) and unpack a data set into the course's data "
+        "folder: --root, else $LIGHTNETS_DATA, else the repository's data/ folder.",
+        epilog="""examples:
+  lightnets download cifar10
+  lightnets download flowers --root /big/disk/lightnets-data""",
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument("dataset", choices=["cifar10", "flowers"], help="which data set")
+    parser.add_argument("--root", default=None, help="data folder (default: see above)")
+    parser.set_defaults(run=run_download)
+
+
+def run_download(args: argparse.Namespace) -> int:
+    from . import data
+
+    if args.dataset == "cifar10":
+        train = data.cifar10("train", root=args.root)
+        test = data.cifar10("test", root=args.root)
+        print(
+            f"CIFAR-10 ready in {data.data_root(args.root)}: "
+            f"{len(train)} training and {len(test)} test images"
+        )
+    else:
+        train, val = data.flowers(root=args.root)
+        print(
+            f"Flower photos ready in {data.data_root(args.root)}: "
+            f"{len(train) + len(val)} photos, {len(train.classes)} classes"
+        )
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# bench
+
+
+def add_bench_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "bench",
+        help="time ShuffleNetV2's guideline experiments or the course models on this machine",
+        description="Measure speed on this machine: `bench guidelines` runs ShuffleNetV2's G1-G4 "
+        "experiments next to the paper's numbers, `bench models` times every course model at 224x224. "
+        "Every table is printed with a line describing the machine.",
+        epilog="""examples:
+  lightnets bench guidelines --fast
+  lightnets bench guidelines --device cuda --only G1 G2
+  lightnets bench models --fast
+  lightnets bench models --device cuda --batch-size 1 64 --json results.json""",
+        formatter_class=_HelpFormatter,
+    )
+    benches = parser.add_subparsers(title="benchmarks", dest="bench", metavar="BENCHMARK", required=True)
+
+    guidelines = benches.add_parser(
+        "guidelines",
+        help="ShuffleNetV2's G1-G4 at the paper's x1/x2/x4 widths",
+        description="Time the benchmark networks of ShuffleNetV2's Tables 1-4 (56x56 inputs, 10 blocks, "
+        "batch 1; one thread on the CPU, as the paper's ARM numbers) next to the paper's numbers.",
+        formatter_class=_HelpFormatter,
+    )
+    guidelines.add_argument("--fast", action="store_true", help="14x14 inputs, 2 blocks, 3 timed runs")
+    _add_device_option(guidelines)
+    guidelines.add_argument(
+        "--only", nargs="+", default=["G1", "G2", "G3", "G4"], metavar="G", help="guidelines to run"
+    )
+    guidelines.add_argument(
+        "--scales", nargs="+", type=int, choices=[1, 2, 4], default=[1, 2, 4], help="the paper's widths"
+    )
+    guidelines.add_argument("--threads", type=int, default=None, help="CPU threads (default: 1 on the CPU)")
+    guidelines.add_argument("--json", default=None, metavar="PATH", help="also save the tables as JSON")
+    guidelines.set_defaults(run=run_bench_guidelines)
+
+    models = benches.add_parser(
+        "models",
+        help="latency of every course model at 224x224",
+        description="Time each course model at 224x224 next to its MACs and memory access.",
+        formatter_class=_HelpFormatter,
+    )
+    models.add_argument("--fast", action="store_true", help="batch 1 unless given, 3 timed runs")
+    _add_device_option(models)
+    models.add_argument(
+        "--batch-size",
+        nargs="+",
+        type=int,
+        default=None,
+        help="batch sizes (default: 1 64, or 1 with --fast)",
+    )
+    models.add_argument("--models", nargs="+", default=None, metavar="MODEL", help="default: every model")
+    models.add_argument("--repeats", type=int, default=10, help="timed runs at least")
+    models.add_argument("--threads", type=int, default=None, help="CPU threads (default: PyTorch's)")
+    models.add_argument("--json", default=None, metavar="PATH", help="also save the table as JSON")
+    models.set_defaults(run=run_bench_models)
+
+
+def _command_line() -> str:
+    return "lightnets " + " ".join(sys.argv[1:])
+
+
+def run_bench_guidelines(args: argparse.Namespace) -> int:
+    from .benchmark import describe_machine, guideline, machine_info, save_results
+    from .train import pick_device
+
+    device = pick_device(args.device)
+    print(describe_machine(machine_info(device)), end="\n\n", flush=True)
+    tables = {}
+    for name in args.only:
+        for scale in args.scales:
+            table = guideline(name, scale, device, fast=args.fast, threads=args.threads)
+            tables[f"{name.upper()} x{scale}"] = table
+            print(table, end="\n\n", flush=True)
+    if args.json:
+        print(f"Saved {save_results(args.json, tables, device, _command_line())}")
+    return 0
+
+
+def run_bench_models(args: argparse.Namespace) -> int:
+    from .benchmark import describe_machine, latency_table, machine_info, save_results
+    from .models import get_model, list_models
+    from .train import pick_device
+
+    device = pick_device(args.device)
+    batch_sizes = args.batch_size or ([1] if args.fast else [1, 64])
+    names = args.models or list_models()
+    print(describe_machine(machine_info(device)), end="\n\n", flush=True)
+    timing = (
+        {"warmup": 1, "repeats": 3, "min_seconds": 0.0}
+        if args.fast
+        else {"warmup": 3, "repeats": args.repeats}
+    )
+    table = latency_table(
+        {name: get_model(name) for name in names},
+        (3, 224, 224),
+        batch_sizes,
+        device,
+        threads=args.threads,
+        **timing,
+    )
+    print(table)
+    if args.json:
+        print(f"Saved {save_results(args.json, {'models': table}, device, _command_line())}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# The command line itself
+
+# One entry per command, in the order `lightnets --help` lists them.
+COMMANDS = [
+    add_train_command,
+    add_evaluate_command,
+    add_predict_command,
+    add_profile_command,
+    add_bench_command,
+    add_download_command,
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``lightnets`` argument parser, with one subcommand per function in ``COMMANDS``."""
+    from . import __version__
+
+    parser = _Parser(
+        prog="lightnets",
+        description="The LightNets course on the command line: train lightweight CNNs (AlexNet, "
+        "MobileNetV1-V3, ShuffleNetV2), evaluate and use them, and count their cost.",
+        epilog="""examples:
+  lightnets train --model mobilenet_v2 --cifar --data cifar10 --epochs 30 --out runs/mnv2
+  lightnets evaluate --checkpoint runs/mnv2/best.pt --data cifar10
+  lightnets predict --checkpoint runs/mnv2/best.pt my_cat.jpg
+  lightnets profile mobilenet_v2 shufflenet_v2_x1_0
+  lightnets download cifar10
+
+Run `lightnets COMMAND --help` for a command's options.""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"lightnets-course {__version__}")
+    commands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
+    for add_command in COMMANDS:
+        add_command(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``lightnets`` with ``argv`` (default: the command line); return the exit status.
+
+    Mistakes in the input (a wrong model name, a missing file, a bad checkpoint) print one line to
+    standard error and give status 2, without a traceback; set ``LIGHTNETS_DEBUG=1`` to see it.
+    """
+    from .data import DownloadError
+    from .train import TrainingDiverged
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit:  # --help, --version, or a usage error argparse has already explained
+        return int(exit.code or 0)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return args.run(args)
+    except (ValueError, TypeError, FileNotFoundError, NotADirectoryError) as error:
+        if os.environ.get("LIGHTNETS_DEBUG"):
+            raise
+        print(f"lightnets {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except (TrainingDiverged, DownloadError, ConnectionError) as error:
+        if os.environ.get("LIGHTNETS_DEBUG"):
+            raise
+        print(f"lightnets {args.command}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"lightnets {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
