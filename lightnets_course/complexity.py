@@ -153,7 +153,10 @@ class Table:
         unit = self.units.get(column, "")
         if unit:
             return f"{value / _UNIT_SCALES[unit]:,.2f}"
-        return f"{value:,}" if isinstance(value, int) else f"{value:,.4g}"
+        if isinstance(value, int):
+            return f"{value:,}"
+        # Four significant digits, but never scientific notation for large measured values.
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
     def _is_numeric(self, column: str) -> bool:
         values = [row[column] for row in self.rows if row.get(column) is not None]
