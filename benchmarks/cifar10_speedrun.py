@@ -1,0 +1,423 @@
+"""Time to accuracy on CIFAR-10 with the course's recipe, and the checkpoints the course ships.
+
+Trains ``get_model(MODEL, num_classes=10, cifar=True)`` with ``fit`` and ``CIFAR10_RECIPE`` on
+CIFAR-10: 45,000 training and 5,000 validation images carved from the training split; the 10,000
+test images are evaluated only at the end, never to choose anything. Prints the machine, the command,
+the recipe, and one Markdown table: the wall time to each validation-accuracy milestone, the training
+time, and the test accuracy with and without flip test-time augmentation (TTA).
+
+With ``--ship`` the trained model becomes one of the course's shipped checkpoints
+(``transfer.save_pretrained_cifar10``: float16 weights in ``data/checkpoints/MODEL.pt`` and an entry in
+its ``manifest.json``), but only if its test accuracy (without TTA, what ``evaluate`` gives a learner)
+reaches the model's bar in ``SHIP_BARS``; below it, nothing is written. Examples::
+
+    python benchmarks/cifar10_speedrun.py --model mobilenet_v2 --device cuda
+    python benchmarks/cifar10_speedrun.py --model mobilenet_v2 --device cuda --minutes 4.5 --ship
+    python benchmarks/cifar10_speedrun.py --model shufflenet_v2_x0_5 --fast   # the sample, CPU, seconds
+
+How time is measured: the training time is the sum of ``fit``'s epoch times (``History.epoch_time``,
+``time.perf_counter`` around each epoch's training steps and its validation pass; both end by reading
+a result back, which waits for the GPU). It leaves out reading and decoding the data, copying it to
+the GPU, building the model, a warm-up of a few steps on a copy of the model (CUDA start-up, cuDNN
+and, with ``--compile``, compilation), and the final test evaluations. The time to a milestone is the
+training time up to the end of the first epoch whose validation accuracy reached it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import shlex
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from lightnets_course import papers
+from lightnets_course.benchmark import machine_info, report_header, to_markdown
+from lightnets_course.complexity import Table
+from lightnets_course.data import (
+    DataBundle,
+    DeviceLoader,
+    TensorImages,
+    cifar10_sample,
+    file_sha256,
+    get_data,
+)
+from lightnets_course.models import get_model, list_models
+from lightnets_course.train import (
+    CIFAR10_RECIPE,
+    History,
+    default_lr,
+    evaluate,
+    fit,
+    pick_device,
+    recipe_fit_options,
+)
+from lightnets_course.transfer import MANIFEST, load_pretrained_cifar10, save_pretrained_cifar10
+
+# What a model must reach on CIFAR-10's test split (percent, no TTA) before the course ships it: the
+# published accuracy of the same network where one exists. The MobileNetV1 and V3 bars are the
+# course's own, as nobody has published comparable CIFAR-10 results for them.
+SHIP_BARS: dict[str, tuple[float, str]] = {
+    "mobilenet_v1": (92.0, "set by the course: no CIFAR-10 result is published for it"),
+    "mobilenet_v2": papers.CIFAR10_PUBLISHED["mobilenet_v2 (chenyaofo)"],
+    "mobilenet_v3_large": (92.0, "set by the course: no CIFAR-10 result is published for it"),
+    "mobilenet_v3_small": (91.0, "set by the course: no CIFAR-10 result is published for it"),
+    "shufflenet_v2_x0_5": papers.CIFAR10_PUBLISHED["shufflenet_v2_x0_5"],
+    "shufflenet_v2_x1_0": papers.CIFAR10_PUBLISHED["shufflenet_v2_x1_0"],
+}
+# All shipped checkpoints together stay below this, so a clone of the course stays small. (The six
+# models above take about 26.4 MB in float16: all six do not fit.)
+SHIPPED_SIZE_LIMIT_BYTES = 25_000_000
+# A shipped model's accuracy on the 1,000-image sample, recomputed anywhere, must match its manifest
+# entry to one image: CPUs of other makes may round the last bits differently.
+SAMPLE_ACCURACY_TOLERANCE = 0.001
+
+MILESTONES = (80.0, 85.0, 90.0, 93.0, 94.0)  # validation accuracy, percent
+WARMUP_STEPS = 10  # per warm-up epoch; the warm-up runs two epochs on a copy of the model
+SAMPLE_BATCH_SIZE = 250
+
+
+# ---------------------------------------------------------------------------------------------------
+# Shipping: the bar, and the checks every shipped checkpoint passes (tests/test_shipped_checkpoints.py)
+
+
+def sample_accuracy(model: nn.Module) -> float:
+    """Accuracy of ``model`` on the 1,000 shipped sample images, computed on the CPU in float32 (as
+    the tests recompute it), with the normalisation the model was trained with."""
+    # The layout a loaded checkpoint has: a channels-last copy might round differently.
+    model = copy.deepcopy(model).to("cpu", torch.float32, memory_format=torch.contiguous_format)
+    normalization = getattr(model, "normalization", None) or {}
+    options = {key: normalization[key] for key in ("mean", "std") if key in normalization}
+    loader = DeviceLoader(cifar10_sample(), SAMPLE_BATCH_SIZE, device="cpu", **options)
+    return evaluate(model, loader).accuracy
+
+
+def ship_refusal(name: str, test_accuracy: float, trained_on_cifar10: bool) -> str | None:
+    """Why a model with this test accuracy (0 to 1) must not ship, or ``None`` when it may."""
+    if name not in SHIP_BARS:
+        return (
+            f"no accuracy bar is set for {name}; add its published CIFAR-10 accuracy to SHIP_BARS in "
+            "benchmarks/cifar10_speedrun.py first"
+        )
+    bar, source = SHIP_BARS[name]
+    if 100 * test_accuracy < bar - 1e-9:  # 9379 of 10000 is 93.79%, though 100 * 0.9379 < 93.79
+        return (
+            f"{name} reached {100 * test_accuracy:.2f}% on the test images, below its bar of {bar:.2f}% "
+            f"({source}); train longer (--minutes or --epochs) and run again"
+        )
+    if not trained_on_cifar10:
+        return (
+            "a --fast run trains on the shipped sample, not on CIFAR-10's training split; run without --fast"
+        )
+    return None
+
+
+def shipped_checkpoint_problems(folder: Path, file_name: str, entry: Mapping[str, Any]) -> list[str]:
+    """What is wrong with one shipped checkpoint (an empty list when nothing is).
+
+    The file exists and has the manifest's SHA-256; it loads with ``load_pretrained_cifar10`` (which
+    reads it with ``weights_only=True``); its accuracy on the shipped sample, recomputed here on the
+    CPU, matches the manifest's ``sample_accuracy``; the manifest's ``test_accuracy`` reaches the
+    model's bar.
+    """
+    path = Path(folder) / file_name
+    if not path.is_file():
+        return [f"{path} is listed in {MANIFEST} but does not exist"]
+    digest = file_sha256(path)
+    if digest != entry.get("sha256"):
+        return [f"{path} has SHA-256 {digest}, but {MANIFEST} says {entry.get('sha256')}"]
+    try:
+        model = load_pretrained_cifar10(entry["model"], device="cpu", folder=folder)
+    except Exception as error:  # whatever the reason, the course cannot use the file
+        return [f"{path} does not load: {type(error).__name__}: {error}"]
+    problems = []
+    recorded = entry.get("sample_accuracy")
+    measured = sample_accuracy(model)
+    if recorded is None or abs(measured - recorded) > SAMPLE_ACCURACY_TOLERANCE + 1e-9:
+        problems.append(
+            f"{path}: its accuracy on the shipped sample is {100 * measured:.1f}%, but {MANIFEST} says "
+            f"{'nothing' if recorded is None else f'{100 * recorded:.1f}%'}"
+        )
+    refusal = ship_refusal(entry["model"], float(entry.get("test_accuracy", 0.0)), trained_on_cifar10=True)
+    if refusal is not None:
+        problems.append(f"{path}: {refusal}")
+    return problems
+
+
+def shipped_size_problem(folder: Path, limit_bytes: int = SHIPPED_SIZE_LIMIT_BYTES) -> str | None:
+    """A message when the checkpoints in ``folder`` take more than ``limit_bytes`` together."""
+    total = sum(path.stat().st_size for path in Path(folder).glob("*.pt"))
+    if total <= limit_bytes:
+        return None
+    return (
+        f"the checkpoints in {folder} take {total / 1e6:.2f} MB together, more than the "
+        f"{limit_bytes / 1e6:.2f} MB a clone of the course should carry"
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# The run
+
+
+def round_to_half(model: nn.Module) -> nn.Module:
+    """Round every floating-point weight and buffer to float16 and back, in place: the model then
+    computes exactly what its shipped float16 checkpoint will, so that is what gets evaluated."""
+    with torch.no_grad():
+        for tensor in model.state_dict().values():
+            if tensor.is_floating_point():
+                tensor.copy_(tensor.half())
+    return model
+
+
+def warm_up(
+    model: nn.Module, data: DataBundle, options: Mapping[str, Any], device: torch.device, steps: int
+) -> float:
+    """Train a copy of ``model`` for two epochs of ``steps`` steps, so that start-up costs (CUDA,
+    cuDNN, compilation) fall outside the timed run; return the seconds one full epoch will take,
+    estimated from the second warm-up epoch and one validation pass."""
+    train = data.train
+    images = TensorImages(
+        train.images[: steps * train.batch_size], train.labels[: steps * train.batch_size], train.classes
+    )
+    loader = DeviceLoader(images, train.batch_size, train=True, device=device)
+    spare = copy.deepcopy(model)
+    history = fit(spare, loader, None, **dict(options, epochs=2), device=device, progress=False)
+    step_seconds = history.epoch_time[-1] / len(loader)
+    started = time.perf_counter()
+    evaluate(spare, data.val)
+    return step_seconds * len(train) + time.perf_counter() - started
+
+
+def milestone_times(
+    history: History, milestones: tuple[float, ...] = MILESTONES
+) -> dict[float, tuple[float, int]]:
+    """Milestone (percent) -> (training seconds, epoch) at the end of the first epoch whose validation
+    accuracy reached it; milestones never reached are left out."""
+    reached: dict[float, tuple[float, int]] = {}
+    elapsed = 0.0
+    for epoch, (seconds, accuracy) in enumerate(zip(history.epoch_time, history.val_acc), start=1):
+        elapsed += seconds
+        for milestone in milestones:
+            if milestone not in reached and 100 * accuracy >= milestone:
+                reached[milestone] = (elapsed, epoch)
+    return reached
+
+
+def describe_recipe(recipe: Mapping[str, Any]) -> str:
+    """The recipe in one line, every setting named as in ``CIFAR10_RECIPE``."""
+    return ", ".join(f"{key} {value}" for key, value in recipe.items())
+
+
+def results_table(name: str, history: History, test: float, test_tta: float, sample: float) -> Table:
+    """The run as one row: time to each milestone, training time, test and sample accuracies."""
+    reached = milestone_times(history)
+    row: dict[str, Any] = {"model": name, "epochs": history.epochs}
+    for milestone in MILESTONES:
+        seconds, epoch = reached.get(milestone, (None, None))
+        row[f"val {milestone:g}%"] = "-" if seconds is None else f"{seconds:.1f} s (ep {epoch})"
+    best = (
+        "-"
+        if history.best_val_acc is None
+        else f"{100 * history.best_val_acc:.2f}% (ep {history.best_epoch})"
+    )
+    row["best val"] = best
+    row["training s"] = round(sum(history.epoch_time), 1)
+    row["test"] = f"{100 * test:.2f}%"
+    row["test, flip TTA"] = f"{100 * test_tta:.2f}%"
+    row["sample"] = f"{100 * sample:.1f}%"
+    return Table([row])
+
+
+def ship(
+    model: nn.Module,
+    args: argparse.Namespace,
+    data: DataBundle,
+    recipe: Mapping[str, Any],
+    history: History,
+    test: float,
+    test_tta: float,
+    sample: float,
+) -> Path | None:
+    """Write the shipped checkpoint and its manifest entry, then check them as the tests will."""
+    path = save_pretrained_cifar10(
+        model,
+        test_accuracy=test,
+        recipe=(
+            f"{describe_recipe(recipe)}{', compile True' if args.compile else ''}; trained on "
+            f"{data.train.dataset_size:,} images of CIFAR-10's training split ({data.val.dataset_size:,} held "
+            "out for validation), random crop (padding 4) and flip; "
+            f"test accuracy with flip TTA {100 * test_tta:.2f}%; benchmarks/cifar10_speedrun.py "
+            f"--model {args.model} --epochs {recipe['epochs']} --seed {args.seed}"
+        ),
+        epochs=history.epochs,
+        train_seconds=sum(history.epoch_time),
+        sample_accuracy=sample,
+        history=history,
+        folder=args.ship_dir,
+    )
+    folder = path.parent
+    entry = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))[path.name]
+    problems = shipped_checkpoint_problems(folder, path.name, entry)
+    size = shipped_size_problem(folder)
+    problems += [size] if size else []
+    for problem in problems:
+        print(f"Shipped, but the check failed: {problem}", file=sys.stderr)
+    print(f"Shipped {path} ({path.stat().st_size / 1e6:.2f} MB) and its entry in {folder / MANIFEST}")
+    return None if problems else path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--model",
+        default="mobilenet_v2",
+        choices=list_models(),
+        metavar="MODEL",
+        help="a course model's name",
+    )
+    parser.add_argument("--epochs", type=int, help="epochs (default: the recipe's, or what fits --minutes)")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        help="train as many epochs as fit in this much training time (from the warm-up)",
+    )
+    parser.add_argument(
+        "--data-root", help="folder holding CIFAR-10 (default: data_root(), see LIGHTNETS_DATA)"
+    )
+    parser.add_argument("--device", help="cuda, cpu or mps (default: the best available; cpu with --fast)")
+    parser.add_argument("--compile", action="store_true", help="train through torch.compile")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--ship", action="store_true", help="write the shipped checkpoint if it reaches its bar"
+    )
+    parser.add_argument(
+        "--ship-dir", type=Path, help="where to ship (default: the repository's data/checkpoints)"
+    )
+    parser.add_argument("--json", type=Path, help="also save the results, history included, as JSON")
+    parser.add_argument(
+        "--fast", action="store_true", help="the shipped sample, 1 epoch, on the CPU: a smoke test"
+    )
+    args = parser.parse_args(argv)
+    if args.epochs is not None and args.minutes is not None:
+        parser.error("give --epochs or --minutes, not both")
+    if args.epochs is not None and args.epochs < 1:
+        parser.error(f"--epochs must be at least 1, got {args.epochs}")
+    if args.minutes is not None and not args.minutes > 0:
+        parser.error(f"--minutes must be positive, got {args.minutes}")
+
+    command = "python benchmarks/cifar10_speedrun.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    device = pick_device(args.device or ("cpu" if args.fast else None))
+    print(report_header(device, command.strip()), flush=True)
+
+    started = time.perf_counter()
+    if args.fast:
+        data = get_data("sample", device=device, seed=args.seed)
+        test_loader, test_split = data.val, "the sample's validation images (the sample has no test split)"
+    else:
+        try:
+            data = get_data(
+                "cifar10",
+                batch_size=CIFAR10_RECIPE["batch_size"],
+                device=device,
+                root=args.data_root,
+                download=False,
+                seed=args.seed,
+            )
+        except FileNotFoundError as error:
+            print(f"cifar10_speedrun: {error}", file=sys.stderr)
+            return 2
+        test_loader, test_split = data.test, "CIFAR-10's test split"
+    data_seconds = time.perf_counter() - started
+    print(
+        f"Data: {data!r}, read and put on {device} in {data_seconds:.1f} s (not counted). "
+        f"Test: {test_split}, {test_loader.dataset_size:,} images, evaluated once, at the end.",
+        flush=True,
+    )
+
+    # The recipe, at the batch size of the data (the sample's is smaller), with its learning-rate rule.
+    batch_size = data.train.batch_size
+    recipe = dict(
+        CIFAR10_RECIPE, batch_size=batch_size, lr=default_lr(CIFAR10_RECIPE["optimizer"], batch_size)
+    )
+    options = dict(recipe_fit_options(recipe), compile=args.compile)
+    torch.manual_seed(args.seed)
+    model = get_model(args.model, num_classes=10, cifar=True)
+    started = time.perf_counter()
+    warmup_steps = 1 if args.fast else min(WARMUP_STEPS, len(data.train))
+    epoch_seconds = warm_up(model, data, options, device, warmup_steps)
+    print(
+        f"Warm-up: {time.perf_counter() - started:.1f} s (not counted); one epoch should take about "
+        f"{epoch_seconds:.1f} s",
+        flush=True,
+    )
+    if args.epochs is not None:
+        epochs = args.epochs
+    elif args.minutes is not None:
+        epochs = max(1, int(args.minutes * 60 / epoch_seconds))
+    else:
+        epochs = 1 if args.fast else CIFAR10_RECIPE["epochs"]
+    recipe["epochs"] = epochs
+    print(f"Recipe: {describe_recipe(recipe)}{', compile True' if args.compile else ''}\n", flush=True)
+
+    history = fit(
+        model,
+        data.train,
+        data.val,
+        **dict(options, epochs=epochs),
+        device=device,
+        seed=args.seed,
+        progress=not args.fast,
+    )
+    round_to_half(model)
+    test = evaluate(model, test_loader).accuracy
+    test_tta = evaluate(model, test_loader, tta_flip=True).accuracy
+    sample = sample_accuracy(model)
+    table = results_table(args.model, history, test, test_tta, sample)
+    print()
+    print(to_markdown(table))
+    print(
+        f"Milestones: accuracy on the {data.val.dataset_size:,} validation images. Training time: the sum of "
+        "fit's epoch times; '(ep N)' is the epoch that got there. Test and sample accuracies come from the "
+        "weights rounded to float16, as shipped."
+    )
+
+    status, shipped = 0, None
+    if args.ship:
+        refusal = ship_refusal(args.model, test, trained_on_cifar10=not args.fast)
+        if refusal is not None:
+            print(f"Not shipped: {refusal}.", file=sys.stderr)
+            status = 1
+        else:
+            shipped = ship(model, args, data, recipe, history, test, test_tta, sample)
+            status = 0 if shipped is not None else 1
+
+    if args.json:
+        document = {
+            "machine": machine_info(device),
+            "command": command.strip(),
+            "recipe": recipe,
+            "compile": args.compile,
+            "data_seconds": data_seconds,
+            "history": history.as_dict(),
+            "milestones": {f"{m:g}": list(value) for m, value in milestone_times(history).items()},
+            "train_seconds": sum(history.epoch_time),
+            "test_accuracy": test,
+            "test_accuracy_flip_tta": test_tta,
+            "sample_accuracy": sample,
+            "shipped": str(shipped) if shipped is not None else None,
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+        print(f"Saved {args.json}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Every checkpoint in data/checkpoints is what its manifest says: intact, loadable with
+``weights_only=True``, as accurate on the shipped sample as recorded, at or above its model's bar,
+and all of them small enough for a clone of the course.
+
+The checks are those of benchmarks/cifar10_speedrun.py, which runs them right after shipping. While the
+manifest is empty, the per-checkpoint test has no cases; the last test proves on a checkpoint written
+here that the checks pass a good file and catch broken ones.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import runpy
+from pathlib import Path
+
+import pytest
+import torch
+
+from lightnets_course.data import CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, file_sha256
+from lightnets_course.models import get_model
+from lightnets_course.transfer import MANIFEST, save_pretrained_cifar10
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECKPOINTS = ROOT / "data" / "checkpoints"
+ENTRIES = json.loads((CHECKPOINTS / MANIFEST).read_text(encoding="utf-8"))
+SPEEDRUN = runpy.run_path(str(ROOT / "benchmarks" / "cifar10_speedrun.py"))
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # Small models: a second thread gains nothing and, on a busy 2-core runner, slows every step down.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def write_checkpoint(folder: Path, test_accuracy: float = 0.95) -> tuple[str, dict]:
+    """An untrained ShuffleNetV2 0.5x saved as a shipped checkpoint would be; returns its file name
+    and manifest entry."""
+    torch.manual_seed(0)
+    model = get_model("shufflenet_v2_x0_5", num_classes=10, cifar=True).eval()
+    model.normalization = {"mean": list(CIFAR10_MEAN), "std": list(CIFAR10_STD)}
+    model.class_names = list(CIFAR10_CLASSES)
+    SPEEDRUN["round_to_half"](model)
+    path = save_pretrained_cifar10(
+        model,
+        test_accuracy=test_accuracy,
+        recipe="written by the test",
+        epochs=0,
+        train_seconds=0.0,
+        sample_accuracy=SPEEDRUN["sample_accuracy"](model),
+        folder=folder,
+    )
+    return path.name, json.loads((folder / MANIFEST).read_text(encoding="utf-8"))[path.name]
+
+
+def test_manifest_is_well_formed(tmp_path):
+    text = (CHECKPOINTS / MANIFEST).read_text(encoding="utf-8")
+    assert isinstance(ENTRIES, dict)
+    # Written by save_pretrained_cifar10, never by hand: sorted, indented by 2, one final newline.
+    assert text == json.dumps(dict(sorted(ENTRIES.items())), indent=2) + "\n"
+    _, reference = write_checkpoint(tmp_path)
+    for file_name, entry in ENTRIES.items():
+        assert file_name == f"{entry['model']}.pt"
+        assert set(entry) == set(reference), file_name
+        assert entry["model"] in SPEEDRUN["SHIP_BARS"], file_name
+        assert {**entry["kwargs"], "num_classes": 10, "cifar": True} == entry["kwargs"], file_name
+        assert re.fullmatch("[0-9a-f]{64}", entry["sha256"]), file_name
+        assert 0 <= entry["test_accuracy"] <= 1 and 0 <= entry["sample_accuracy"] <= 1, file_name
+        assert entry["epochs"] >= 1 and entry["train_seconds"] > 0, file_name
+
+
+@pytest.mark.parametrize("file_name", sorted(ENTRIES))
+def test_shipped_checkpoint_is_intact_loadable_and_as_accurate_as_recorded(file_name):
+    assert SPEEDRUN["shipped_checkpoint_problems"](CHECKPOINTS, file_name, ENTRIES[file_name]) == []
+
+
+def test_shipped_checkpoints_stay_small():
+    assert SPEEDRUN["shipped_size_problem"](CHECKPOINTS) is None
+
+
+def test_the_checks_pass_a_good_checkpoint_and_catch_broken_ones(tmp_path):
+    problems, size_problem = SPEEDRUN["shipped_checkpoint_problems"], SPEEDRUN["shipped_size_problem"]
+    file_name, entry = write_checkpoint(tmp_path)
+    assert problems(tmp_path, file_name, entry) == []
+    assert size_problem(tmp_path) is None
+
+    wrong_sample = dict(entry, sample_accuracy=entry["sample_accuracy"] + 0.002)
+    [problem] = problems(tmp_path, file_name, wrong_sample)
+    assert "its accuracy on the shipped sample is" in problem
+    below_bar = dict(entry, test_accuracy=0.9012)
+    [problem] = problems(tmp_path, file_name, below_bar)
+    assert "shufflenet_v2_x0_5 reached 90.12% on the test images, below its bar of 90.13%" in problem
+    size = (tmp_path / file_name).stat().st_size
+    assert size_problem(tmp_path, limit_bytes=size) is None
+    assert f"take {size / 1e6:.2f} MB together, more than the 0.50 MB" in size_problem(
+        tmp_path, limit_bytes=500_000
+    )
+
+    path = tmp_path / file_name
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    assert problems(tmp_path, file_name, entry) == [
+        f"{path} has SHA-256 {file_sha256(path)}, but {MANIFEST} says {entry['sha256']}"
+    ]
+    # A file that matches its checksum but is not a checkpoint fails to load.
+    path.write_bytes(b"not a checkpoint")
+    manifest = {file_name: dict(entry, sha256=file_sha256(path))}
+    (tmp_path / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    [problem] = problems(tmp_path, file_name, manifest[file_name])
+    assert problem.startswith(f"{path} does not load: CheckpointError:")
+    path.unlink()
+    assert problems(tmp_path, file_name, entry) == [f"{path} is listed in {MANIFEST} but does not exist"]
