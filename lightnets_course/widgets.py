@@ -484,7 +484,7 @@ def plot_sample_images(
 
 
 def sample_browser(data: TensorImages | None = None, count: int = 16) -> widgets.interactive:
-    """Pick a class from a menu and see ``count`` of its images (``plot_sample_images``).
+    """Pick a class from a menu and how many of its images to see (``plot_sample_images``).
 
     ``data`` defaults to the shipped CIFAR-10 sample. Browsing a class at a time shows what the
     network is up against: odd viewpoints, clutter, and 32x32 pixels.
@@ -492,12 +492,15 @@ def sample_browser(data: TensorImages | None = None, count: int = 16) -> widgets
     if data is None:
         data = cifar10_sample()
 
-    def show(class_name: str) -> None:
+    def show(class_name: str, count: int) -> None:
         plot_sample_images(data, class_name, count)
         plt.show()
 
     menu = widgets.Dropdown(options=list(data.classes), value=data.classes[0], description="class")
-    return widgets.interactive(show, class_name=menu)
+    images = widgets.IntSlider(
+        value=count, min=4, max=max(48, count), step=4, description="images", continuous_update=False
+    )
+    return widgets.interactive(show, class_name=menu, count=images)
 
 
 # ---------------------------------------------------------------------------------------------------

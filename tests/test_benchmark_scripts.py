@@ -28,13 +28,7 @@ SPEEDRUN = runpy.run_path(str(BENCHMARKS / "cifar10_speedrun.py"))
 THROUGHPUT = runpy.run_path(str(BENCHMARKS / "train_throughput.py"))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny models: a second thread gains nothing and, on a busy 2-core runner, slows every step down.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -90,6 +90,10 @@ def test_sample_browser_offers_every_class_and_draws_the_chosen_one(tiny_images,
     assert list(menu.options) == ["cat", "dog", "frog"]
     menu.value = "dog"
     assert drawn[-1] == ("dog", 4)
+    slider = browser.children[1]
+    assert isinstance(slider, ipywidgets.IntSlider) and not slider.continuous_update
+    slider.value = 12
+    assert drawn[-1] == ("dog", 12)
 
 
 def test_sample_browser_defaults_to_the_shipped_sample():

@@ -27,13 +27,7 @@ ENTRIES = json.loads((CHECKPOINTS / MANIFEST).read_text(encoding="utf-8"))
 SPEEDRUN = runpy.run_path(str(ROOT / "benchmarks" / "cifar10_speedrun.py"))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Small models: a second thread gains nothing and, on a busy 2-core runner, slows every step down.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def write_checkpoint(folder: Path, test_accuracy: float = 0.95) -> tuple[str, dict]:

@@ -35,14 +35,7 @@ matplotlib.use("Agg")
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # The models here are tiny: a second thread gains nothing, and on a busy 2-core runner threads
-    # that wait for each other make a step ten times slower.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def tiny_cnn(num_classes: int = 10, dropout: float = 0.0) -> nn.Module:

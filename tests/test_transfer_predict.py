@@ -47,13 +47,7 @@ matplotlib.use("Agg")
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "cifar10_sample"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny models: a second thread gains nothing and, on a busy 2-core runner, slows every step down.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture
