@@ -26,8 +26,10 @@ a notebook on a CPU can show trained models at once::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
+import io
 import json
 import os
 import platform
@@ -154,8 +156,11 @@ def load_imagenet_weights(model: nn.Module, progress: bool = True) -> nn.Module:
     weights = torchvision.models.get_model_weights(name).DEFAULT
     file_name = os.path.basename(urllib.parse.urlparse(weights.url).path)
     cached = Path(torch.hub.get_dir()) / "checkpoints" / file_name
+    # torch.hub prints 'Downloading: "<url>" to <cache path>' even without a progress bar.
+    quiet = contextlib.nullcontext() if progress else contextlib.redirect_stdout(io.StringIO())
     try:
-        state_dict = weights.get_state_dict(progress=progress, check_hash=True)
+        with quiet:
+            state_dict = weights.get_state_dict(progress=progress, check_hash=True)
     except OSError as err:  # no network, DNS failure, timeout, HTTP error
         raise ConnectionError(
             f"Could not download torchvision's ImageNet weights for {name} from {weights.url} "
