@@ -8,10 +8,7 @@ ipywidgets 7.6+ (Colab) and 8.
 from __future__ import annotations
 
 import functools
-import json
-import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -917,36 +914,3 @@ def comparison_explorer(rows: Table | list[dict]) -> widgets.interactive:
             options=names, value=tuple(names), rows=len(names), description="models"
         ),
     )
-
-
-# The course repository's benchmarks/results (present in a clone or an editable install).
-_RECORDED_RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
-BENCHMARK_SCRIPTS = ("guidelines", "model_latency")
-
-
-def recorded_results(script: str, folder: str | os.PathLike | None = None) -> dict[str, dict]:
-    """The timings that ``benchmarks/<script>.py`` saved, one entry per results file, by file name.
-
-    ``script`` is ``"guidelines"`` (ShuffleNetV2's G1-G4 experiments) or ``"model_latency"`` (every course
-    model). Each entry is the JSON document ``benchmark.save_results`` wrote: ``machine`` (describe it
-    with ``benchmark.describe_machine``), ``command``, and ``tables``, a dict from a label to a table's
-    ``title``, ``units`` and ``rows`` (``complexity.Table(**table)`` shows one). Files are read from
-    ``folder``, by default the course repository's ``benchmarks/results``; none there gives ``{}``.
-    """
-    if script not in BENCHMARK_SCRIPTS:
-        raise ValueError(f"script must be one of {BENCHMARK_SCRIPTS}; got {script!r}")
-    where = Path(folder) if folder is not None else _RECORDED_RESULTS
-    found = {}
-    for path in sorted(where.glob(f"{script}_*.json")):
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise ValueError(
-                f"{path} is not valid JSON ({err}); restore it or run benchmarks/{script}.py again"
-            ) from err
-        if not {"machine", "command", "tables"} <= set(document):
-            raise ValueError(
-                f"{path} lacks machine, command or tables: it was not written by benchmark.save_results"
-            )
-        found[path.name] = document
-    return found

@@ -256,23 +256,23 @@ def test_recorded_results_reads_what_save_results_wrote(tmp_path):
         tmp_path / "guidelines_cpu.json", {"G1 x1": table}, "cpu", "python benchmarks/guidelines.py"
     )
     (tmp_path / "model_latency_cpu.json").write_text("{}")  # another script's file: not read
-    found = widgets.recorded_results("guidelines", folder=tmp_path)
+    found = benchmark.recorded_results("guidelines", folder=tmp_path)
     assert list(found) == ["guidelines_cpu.json"]
     document = found["guidelines_cpu.json"]
     assert document["machine"]["device"] == "cpu" and document["command"] == "python benchmarks/guidelines.py"
     assert Table(**document["tables"]["G1 x1"]).rows == table.rows
-    assert widgets.recorded_results("guidelines", folder=tmp_path / "nothing-here") == {}
+    assert benchmark.recorded_results("guidelines", folder=tmp_path / "nothing-here") == {}
 
 
 def test_recorded_results_rejects_bad_names_and_files(tmp_path):
     with pytest.raises(ValueError, match="script must be one of"):
-        widgets.recorded_results("latency")
+        benchmark.recorded_results("latency")
     (tmp_path / "model_latency_cpu.json").write_text("{not json")
     with pytest.raises(ValueError, match="is not valid JSON"):
-        widgets.recorded_results("model_latency", folder=tmp_path)
+        benchmark.recorded_results("model_latency", folder=tmp_path)
     (tmp_path / "model_latency_cpu.json").write_text(json.dumps({"tables": {}}))
     with pytest.raises(ValueError, match="lacks machine, command or tables"):
-        widgets.recorded_results("model_latency", folder=tmp_path)
+        benchmark.recorded_results("model_latency", folder=tmp_path)
 
 
 def _front_from_published_numbers(cost: str) -> set[str]:
