@@ -32,6 +32,20 @@ from lightnets_course.viz import (
     plot_pareto,
 )
 
+# ipywidgets 8 calls an ``interactive``'s function when it is built, ipywidgets 7 (Colab) only when it
+# is displayed.
+_RUNS_WHEN_BUILT = int(widgets.__version__.split(".")[0]) >= 8
+
+
+def _explorer(function: Callable[..., object], *args: object, **controls: object) -> widgets.interactive:
+    """``widgets.interactive(function, ...)`` that has already run once with its starting values, so
+    ``.result`` (what the plain function returned) is there from the start under ipywidgets 7 and 8."""
+    explorer = widgets.interactive(function, *args, **controls)
+    if not _RUNS_WHEN_BUILT:
+        explorer.update()
+    return explorer
+
+
 # ---------------------------------------------------------------------------------------------------
 # 02 Depthwise-separable convolution: standard -> group -> depthwise
 
@@ -148,7 +162,7 @@ def conv_cost_explorer() -> widgets.interactive:
             options=options, value=value, description=description, continuous_update=False
         )
 
-    return widgets.interactive(
+    return _explorer(
         show,
         kernel_size=widgets.IntSlider(
             value=3, min=1, max=7, step=2, description="kernel", continuous_update=False
@@ -228,7 +242,7 @@ def mobilenet_v1_explorer() -> widgets.interactive:
         plt.show()
         return point
 
-    return widgets.interactive(
+    return _explorer(
         show,
         width_mult=widgets.FloatSlider(
             value=1.0, min=0.25, max=1.0, step=0.05, description="alpha", continuous_update=False
@@ -340,7 +354,7 @@ def mobilenet_v2_explorer() -> widgets.interactive:
         plt.show()
         return cost
 
-    return widgets.interactive(
+    return _explorer(
         show,
         width_mult=widgets.FloatSlider(
             value=1.0, min=0.35, max=1.4, step=0.05, description="width", continuous_update=False
@@ -408,7 +422,7 @@ def activation_explorer() -> widgets.interactive:
         plot_activations(activation_curves(names, *x_range))
         plt.show()
 
-    return widgets.interactive(
+    return _explorer(
         show,
         names=widgets.SelectMultiple(
             options=list(ACTIVATIONS),
@@ -497,7 +511,7 @@ def sample_browser(data: TensorImages | None = None, count: int = 16) -> widgets
     images = widgets.IntSlider(
         value=count, min=4, max=max(48, count), step=4, description="images", continuous_update=False
     )
-    return widgets.interactive(show, class_name=menu, count=images)
+    return _explorer(show, class_name=menu, count=images)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -649,7 +663,7 @@ def conv_layer_explorer(
             value=value, min=low, max=high, description=description, continuous_update=False
         )
 
-    return widgets.interactive(
+    return _explorer(
         show,
         input_size=slider(input_size, 1, 256, "input side"),
         in_channels=slider(in_channels, 1, 512, "in channels"),
@@ -698,7 +712,7 @@ def channel_shuffle_explorer() -> widgets.interactive:
         plt.show()
         return order
 
-    return widgets.interactive(
+    return _explorer(
         show,
         groups=widgets.IntSlider(value=2, min=1, max=6, description="groups", continuous_update=False),
         per_group=widgets.IntSlider(value=4, min=1, max=8, description="per group", continuous_update=False),
@@ -905,7 +919,7 @@ def comparison_explorer(rows: Table | list[dict]) -> widgets.interactive:
         plt.show()
         return table
 
-    return widgets.interactive(
+    return _explorer(
         show,
         cost=widgets.SelectionSlider(
             options=costs, value="macs", description="cost", continuous_update=False

@@ -284,3 +284,11 @@ def test_check_fc_params(capsys):
     ]:
         ok, out = _check(exercises.check_fc_params, wrong, capsys)
         assert not ok and hint in out
+
+
+def test_explorers_have_their_result_under_ipywidgets_7_as_under_8(monkeypatch):
+    # ipywidgets 7 (Colab) runs an interactive's function only when it is displayed; the explorers
+    # run it once when built, so both versions start with the same result.
+    monkeypatch.setattr(widgets, "_RUNS_WHEN_BUILT", False)
+    explorer = widgets._explorer(lambda x: x * 2, x=ipywidgets.IntSlider(value=3))
+    assert explorer.result == 6
