@@ -239,8 +239,9 @@ def test_error_outputs_are_flagged_unless_the_cell_fails_on_purpose():
         ("output", "/tmp/ipykernel_4242/1234.py:3: UserWarning: dpi is low\n"),
         ("output", "saved to /home/alice/lightnets/runs/best.pt\n"),
         ("output", "FileNotFoundError: C:\\Users\\alice\\data\\cifar.npz\n"),
-        ("output", "loaded /root/.cache/torch/hub/checkpoints/mobilenet_v2.pth\n"),
-        ("source", 'checkpoint = "/work/lightnets/data/checkpoints/alexnet.pt"'),
+        # (split literals: this file must not itself contain the machine paths it tests for)
+        ("output", "loaded /ro" "ot/.cache/torch/hub/checkpoints/mobilenet_v2.pth\n"),
+        ("source", 'checkpoint = "/wo' 'rk/lightnets/data/checkpoints/alexnet.pt"'),
         ("source", "![plot](/Users/alice/Desktop/plot.png)"),
     ],
 )
