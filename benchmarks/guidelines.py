@@ -11,22 +11,16 @@ writes the exact numbers to benchmarks/results/guidelines_<device>.json. Example
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
-import time
 from pathlib import Path
+
+from _script import RESULTS, ScriptRun, add_clock_option  # benchmarks/_script.py
 
 from lightnets_course.benchmark import (
     GUIDELINES,
     guideline,
-    machine_info,
-    report_header,
-    save_results,
     to_markdown,
 )
 from lightnets_course.complexity import Table
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def summary(name: str, tables: dict[str, Table]) -> Table:
@@ -54,20 +48,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, help="timed runs at least (default 30)")
     parser.add_argument("--min-seconds", type=float, help="timed seconds at least (default 1.0)")
     parser.add_argument("--threads", type=int, help="CPU threads (default 1 on the CPU, as the paper's ARM)")
-    parser.add_argument(
-        "--clock",
-        choices=["wall", "thread"],
-        default="wall",
-        help="thread: CPU time of the model's thread, for a CPU shared with other programs (needs 1 thread)",
-    )
+    add_clock_option(parser)
     parser.add_argument("--out", type=Path, help="JSON file (default: results/guidelines_<device>.json)")
     args = parser.parse_args(argv)
 
-    command = "python benchmarks/guidelines.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    load_before = machine_info(args.device)["load_average"]
-    started = time.perf_counter()
-    print(report_header(args.device, command.strip()))
-    print(f"Load average before: {load_before}\n", flush=True)
+    run = ScriptRun("guidelines.py", argv, args.device)
 
     tables = {}
     for name in args.only:
@@ -86,23 +71,10 @@ def main(argv: list[str] | None = None) -> None:
             tables[f"{name.upper()} x{scale}"] = table
             print(to_markdown(table), flush=True)
 
-    seconds = round(time.perf_counter() - started, 1)
-    load_after = machine_info(args.device)["load_average"]
-    print(f"Load average after: {load_after}; {seconds} s in all\n")
     for name in dict.fromkeys(label.split()[0] for label in tables):
         print(to_markdown(summary(name, tables)))
     device_type = args.device.split(":")[0]
-    out = args.out or RESULTS / f"guidelines_{device_type}{'_fast' if args.fast else ''}.json"
-    path = save_results(
-        out,
-        tables,
-        args.device,
-        command.strip(),
-        load_before=load_before,
-        load_after=load_after,
-        seconds=seconds,
-    )
-    print(f"Saved {path}")
+    run.finish(args.out or RESULTS / f"guidelines_{device_type}{'_fast' if args.fast else ''}.json", tables)
 
 
 if __name__ == "__main__":

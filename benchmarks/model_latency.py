@@ -12,17 +12,14 @@ writes the exact numbers to benchmarks/results/model_latency_<device>.json, whic
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
-import time
 from pathlib import Path
 
 import torch
+from _script import RESULTS, ScriptRun, add_clock_option  # benchmarks/_script.py
 
-from lightnets_course.benchmark import latency_table, machine_info, report_header, save_results, to_markdown
+from lightnets_course.benchmark import latency_table, to_markdown
 from lightnets_course.models import get_model, list_models
 
-RESULTS = Path(__file__).resolve().parent / "results"
 DTYPES = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
@@ -40,20 +37,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--compile", action="store_true", help="torch.compile each model")
     parser.add_argument("--cuda-graphs", action="store_true", help="with --compile: mode reduce-overhead")
-    parser.add_argument(
-        "--clock",
-        choices=["wall", "thread"],
-        default="wall",
-        help="thread: CPU time of the model's thread, for a CPU shared with other programs (needs 1 thread)",
-    )
+    add_clock_option(parser)
     parser.add_argument("--out", type=Path, help="JSON file (default: results/model_latency_<device>.json)")
     args = parser.parse_args(argv)
 
-    command = "python benchmarks/model_latency.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    load_before = machine_info(args.device)["load_average"]
-    started = time.perf_counter()
-    print(report_header(args.device, command.strip()))
-    print(f"Load average before: {load_before}\n", flush=True)
+    run = ScriptRun("model_latency.py", argv, args.device)
 
     models = {name: get_model(name) for name in args.models}
     table = latency_table(
@@ -73,20 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(to_markdown(table))
 
-    seconds = round(time.perf_counter() - started, 1)
-    load_after = machine_info(args.device)["load_average"]
-    print(f"Load average after: {load_after}; {seconds} s in all")
-    out = args.out or RESULTS / f"model_latency_{args.device.split(':')[0]}.json"
-    path = save_results(
-        out,
-        {"models": table},
-        args.device,
-        command.strip(),
-        load_before=load_before,
-        load_after=load_after,
-        seconds=seconds,
-    )
-    print(f"Saved {path}")
+    run.finish(args.out or RESULTS / f"model_latency_{args.device.split(':')[0]}.json", {"models": table})
 
 
 if __name__ == "__main__":

@@ -476,3 +476,36 @@ def test_cli_bench_refuses_cuda_without_a_gpu(monkeypatch, capsys):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert cli.main(["bench", "models", "--fast", "--device", "cuda"]) == 2
     assert "lightnets bench: error: device='cuda': CUDA is not available" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "label"),
+    [
+        ("guidelines.py", ["--fast", "--only", "G1", "--scales", "1"], "G1 x1"),
+        (
+            "model_latency.py",
+            ["--models", "shufflenet_v2_x0_5", "--batch-sizes", "1", "--input-size", "64", "--warmup", "1"]
+            + ["--repeats", "2", "--min-seconds", "0"],
+            "models",
+        ),
+    ],
+)
+def test_benchmark_scripts_print_and_save_their_tables(script, args, label, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "results.json"
+    repo = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, str(repo / "benchmarks" / script), *args, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Load average before:" in done.stdout and f"Saved {out}" in done.stdout
+    saved = json.loads(out.read_text())
+    assert saved["command"] == f"python benchmarks/{script} " + " ".join([*args, "--out", str(out)])
+    assert {"load_before", "load_after", "seconds"} <= set(saved)
+    assert saved["tables"][label]["rows"]
