@@ -41,7 +41,7 @@ import torch
 from torch import nn
 
 from lightnets_course.complexity import Table, _check_batch_size, _check_input_size, _run_model, profile
-from lightnets_course.train import _model_device, pick_device
+from lightnets_course.device import model_device, pick_device
 
 __all__ = [
     "G3_STRUCTURES",
@@ -292,7 +292,7 @@ def _timed_copy(
     """
     floating = [t for t in [*model.parameters(), *model.buffers()] if t.is_floating_point()]
     needs_dtype = dtype is not None and any(t.dtype != dtype for t in floating)
-    if _same_device(_model_device(model), device) and not needs_dtype and not channels_last:
+    if _same_device(model_device(model), device) and not needs_dtype and not channels_last:
         return model
     work = copy.deepcopy(model).to(device)
     if dtype is not None:
@@ -490,7 +490,7 @@ def latency(
         raise TypeError(
             f"dtype must be a floating-point torch dtype such as torch.bfloat16 or torch.float16; got {dtype!r}"
         )
-    target = _model_device(model) if device is None else pick_device(device)
+    target = model_device(model) if device is None else pick_device(device)
     if target.type not in ("cpu", "cuda", "mps"):
         raise ValueError(f"device={str(target)!r}: timing supports 'cpu', 'cuda' and 'mps'")
     if cuda_graphs and not compile:

@@ -26,6 +26,24 @@ DATA_CHOICES = "cifar10, flowers, sample, or the path of a folder of images (one
 _DEFAULT_EPOCHS = 10
 
 
+def parse_duration(text: str) -> float:
+    """Seconds in a duration such as ``"90s"``, ``"20m"``, ``"1.5h"`` or ``"600"`` (seconds).
+
+    >>> parse_duration("20m")
+    1200.0
+    """
+    units = {"s": 1, "m": 60, "h": 3600}
+    text = str(text).strip().lower()
+    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
+    try:
+        seconds = float(number) * units[unit]
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration; write e.g. 90s, 20m or 1.5h")
+    return seconds
+
+
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Shows defaults after each option and keeps the examples' line breaks."""
 
@@ -114,15 +132,51 @@ def add_train_command(commands: argparse._SubParsersAction) -> None:
         type=float,
         default=None,
         metavar="DECAY",
-        help="keep an average of the weights, e.g. 0.999 (default: none; with --data cifar10, the recipe's)",
+        help="keep an average of the weights, e.g. 0.999; 0 for none (default: none; with --data cifar10, the "
+        "recipe's)",
     )
     parser.add_argument("--out", default=None, help="folder for the checkpoints (default: runs/MODEL)")
     parser.add_argument("--resume", action="store_true", help="continue the run saved in OUT/last.pt")
     parser.add_argument(
-        "--seed", type=int, default=0, help="seed of the data split, shuffling and augmentation"
+        "--weight-decay",
+        type=float,
+        default=None,
+        help="L2 penalty on conv and linear weights (default: 5e-4)",
+    )
+    parser.add_argument("--label-smoothing", type=float, default=None, help="label smoothing (default: 0.1)")
+    parser.add_argument(
+        "--budget",
+        type=parse_duration,
+        default=None,
+        metavar="TIME",
+        help="train for as many epochs as fit in this wall-clock time, e.g. 10m, 1h, 90s: the first steps are "
+        "timed and the schedule is laid out to end on time (with --epochs: at most that many)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of everything random in the run: the initial weights (and a new classifier's), the "
+        "validation split, the order of the batches, the augmentation and dropout. The same command on the "
+        "same machine, with the same number of CPU threads and the same device, gives the same weights bit "
+        "for bit; other machines, thread counts, torch versions or GPU kernels round differently and give "
+        "slightly different weights",
     )
     _add_device_option(parser)
-    parser.add_argument("--no-amp", action="store_true", help="train in float32 on CUDA (no mixed precision)")
+    parser.add_argument(
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the channels-last memory layout (default: on CUDA; elsewhere measured for long runs, see fit)",
+    )
+    parser.add_argument(
+        "--precise-bn",
+        type=int,
+        default=20,
+        metavar="BATCHES",
+        help="recompute BatchNorm statistics on this many training batches after each epoch (0: off)",
+    )
+    parser.add_argument("--no-amp", action="store_true", help="train in float32 (no mixed precision)")
     parser.add_argument(
         "--compile", action="store_true", help="use torch.compile (faster after a slow first epoch)"
     )
@@ -152,7 +206,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     from .data import get_data
     from .models import get_model
-    from .train import CIFAR10_RECIPE, fit, pick_device
+    from .train import CIFAR10_RECIPE, fit, pick_device, seed_everything
     from .transfer import pretrained
 
     # With --data cifar10, what the command line leaves open comes from the course's CIFAR-10 recipe. Its
@@ -161,7 +215,15 @@ def run_train(args: argparse.Namespace) -> int:
     recipe = CIFAR10_RECIPE if args.data == "cifar10" else {}
     batch_size = args.batch_size if args.batch_size is not None else recipe.get("batch_size")
     epochs = args.epochs if args.epochs is not None else recipe.get("epochs", _DEFAULT_EPOCHS)
+    if args.budget is not None and args.epochs is None:
+        epochs = None  # as many as fit
     ema_decay = args.ema if args.ema is not None else recipe.get("ema_decay")
+    ema_decay = ema_decay or None  # --ema 0: no average
+    fit_options = {
+        name: value
+        for name, value in (("weight_decay", args.weight_decay), ("label_smoothing", args.label_smoothing))
+        if value is not None
+    }
 
     device, started = _start_distributed_if_launched(pick_device(args.device))
     try:
@@ -169,6 +231,7 @@ def run_train(args: argparse.Namespace) -> int:
             args.data, batch_size=batch_size, device=device, image_size=args.image_size, seed=args.seed
         )
         num_classes = len(data.classes)
+        seed_everything(args.seed)  # the initial weights
         if args.pretrained:
             if args.width_mult is not None:
                 raise ValueError(
@@ -186,11 +249,15 @@ def run_train(args: argparse.Namespace) -> int:
             data.train,
             data.val,
             epochs,
+            budget=args.budget,
             optimizer=args.optimizer,
             lr=args.lr,
             schedule=args.schedule,
+            **fit_options,
             device=device,
-            amp=not args.no_amp,
+            amp=False if args.no_amp else None,
+            channels_last=args.channels_last,
+            precise_bn=args.precise_bn,
             compile=args.compile,
             ema_decay=ema_decay,
             checkpoint_dir=out,
@@ -304,16 +371,23 @@ def add_predict_command(commands: argparse._SubParsersAction) -> None:
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    """Predict every readable image; name each unreadable one with the reason; status 1 if any failed."""
     from .predict import predict
     from .train import load_model
 
-    missing = [path for path in args.images if not Path(path).is_file()]
-    if missing:  # before loading the model, which takes a moment
-        raise FileNotFoundError(f"no image file at {', '.join(missing)}")
     model = load_model(args.checkpoint, device=args.device)
-    for prediction in predict(model, args.images, topk=args.topk):
-        print(prediction)
-    return 0
+    failed = 0
+    for path in args.images:
+        try:
+            (prediction,) = predict(model, [path], topk=args.topk)
+        except (OSError, ValueError) as error:  # missing, unreadable or not an image
+            failed += 1
+            print(f"lightnets predict: {path}: {error}", file=sys.stderr)
+            continue
+        print(prediction, flush=True)
+    if failed:
+        print(f"lightnets predict: {failed} of {len(args.images)} images could not be read", file=sys.stderr)
+    return 1 if failed else 0
 
 
 # ---------------------------------------------------------------------------------------------------

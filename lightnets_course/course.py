@@ -124,7 +124,7 @@ def setup_cell_source() -> str:
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
-        f'    !test -d {COLAB_CHECKOUT} || git clone --quiet --depth 1 {repository_url()} {COLAB_CHECKOUT}\n'
+        f"    !test -d {COLAB_CHECKOUT} || git clone --quiet --depth 1 {repository_url()} {COLAB_CHECKOUT}\n"
         f"    %pip install --quiet -e {COLAB_CHECKOUT}\n"
         f'    sys.path.insert(0, "{COLAB_CHECKOUT}")  # a running kernel does not see new editable installs'
     )
@@ -134,7 +134,9 @@ def header_cells(notebook: Notebook) -> list[dict]:
     """The title cell (with badge) and the setup cell every notebook starts with, as nbformat cells."""
     import nbformat
 
-    title = nbformat.v4.new_markdown_cell(f"# {notebook.filename[:2]} {notebook.title}\n\n{colab_badge(notebook.filename)}")
+    title = nbformat.v4.new_markdown_cell(
+        f"# {notebook.filename[:2]} {notebook.title}\n\n{colab_badge(notebook.filename)}"
+    )
     title.metadata["slideshow"] = {"slide_type": "slide"}
     setup = nbformat.v4.new_code_cell(setup_cell_source())
     setup.metadata["slideshow"] = {"slide_type": "skip"}
@@ -154,7 +156,9 @@ def execute_notebook(path: Path, timeout: int = 600) -> None:
 
     os.environ["LIGHTNETS_FAST"] = "1"
     nb = nbformat.read(path, as_version=4)
-    ExecutePreprocessor(timeout=timeout, kernel_name="python3").preprocess(nb, {"metadata": {"path": str(path.parent)}})
+    ExecutePreprocessor(timeout=timeout, kernel_name="python3").preprocess(
+        nb, {"metadata": {"path": str(path.parent)}}
+    )
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
     nb.metadata.pop("widgets", None)
@@ -176,7 +180,9 @@ def build_slides(out_dir: Path, notebooks: list[Path] | None = None) -> list[Pat
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m lightnets_course.course", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m lightnets_course.course", description=__doc__.split("\n")[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     slides = commands.add_parser("slides", help="build a reveal.js slide deck per notebook")
     slides.add_argument("--out", type=Path, default=REPO_DIR / "slides")

@@ -45,6 +45,8 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 from tqdm.auto import tqdm
 
+from .device import default_device
+
 __all__ = [
     "CIFAR10_CLASSES",
     "CIFAR10_MEAN",
@@ -152,16 +154,6 @@ def data_root(root: PathLike | None = None) -> Path:
 def _search_folders(root: Path) -> tuple[Path, Path]:
     # Files a learner placed by hand sit in the root; files the course downloaded sit in downloads/.
     return root, root / "downloads"
-
-
-def default_device() -> torch.device:
-    """The fastest device here: CUDA, then Apple's MPS, then the CPU."""
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from torchvision.transforms import functional as TF
 
 from .data import eval_transform, load_image
-from .train import _model_device, pick_device
+from .device import model_device, pick_device
 
 __all__ = ["Prediction", "predict"]
 
@@ -171,7 +171,7 @@ def predict(
         raise ValueError("predict: images_or_paths is empty; give at least one image")
     # Read every image first, so that a bad file is reported before any computing starts.
     prepared = [_to_pil(item, i) for i, item in enumerate(items)]
-    device = _model_device(model) if device is None else pick_device(device)
+    device = model_device(model) if device is None else pick_device(device)
     model.to(device)
 
     was_training = model.training
