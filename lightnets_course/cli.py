@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -265,6 +266,11 @@ def run_train(args: argparse.Namespace) -> int:
             seed=args.seed,
             progress=not args.no_progress,
         )
+        if history.interrupted:
+            if not dist.is_initialized() or dist.get_rank() == 0:
+                again = shlex.join(["lightnets", *args.argv, *([] if args.resume else ["--resume"])])
+                print(f"Continue the run with: {again}")
+            return 130
         if not dist.is_initialized() or dist.get_rank() == 0:
             best = ""
             if history.best_epoch is not None:
@@ -382,7 +388,7 @@ def run_predict(args: argparse.Namespace) -> int:
             (prediction,) = predict(model, [path], topk=args.topk)
         except (OSError, ValueError) as error:  # missing, unreadable or not an image
             failed += 1
-            print(f"lightnets predict: {path}: {error}", file=sys.stderr)
+            print(f"lightnets predict: {error}", file=sys.stderr)  # the error names the file
             continue
         print(prediction, flush=True)
     if failed:
@@ -636,6 +642,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # to repeat the command in messages
     try:
         return args.run(args)
     except (ValueError, TypeError, FileNotFoundError, NotADirectoryError) as error:

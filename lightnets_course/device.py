@@ -24,7 +24,15 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-__all__ = ["Setup", "clock", "default_device", "fastest_setup", "model_device", "pick_device"]
+__all__ = [
+    "Setup",
+    "clock",
+    "default_device",
+    "fastest_setup",
+    "model_device",
+    "pick_device",
+    "pick_fastest",
+]
 
 # What every timing in the package reads; tests replace it with a fake clock.
 clock: Callable[[], float] = time.perf_counter
@@ -251,15 +259,20 @@ def fastest_setup(
         return plain
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         _time_steps(candidates, model, images, labels, repeats, warmup)
-    if len(candidates) == 1:
-        only = candidates[0]
-        only.reason = only.reason or "the one asked for"
-        return only
+    return pick_fastest(candidates)
+
+
+def pick_fastest(candidates: list[Setup]) -> Setup:
+    """The measured candidate to train with: the first (plain) one, unless another is ``MIN_SPEEDUP``
+    times faster per step. Its ``reason`` says what was measured."""
     plain = candidates[0]
-    assert plain.step_seconds is not None
-    best = min(candidates, key=lambda setup: setup.step_seconds or float("inf"))
-    speedup = plain.step_seconds / (best.step_seconds or plain.step_seconds)
-    timings = ", ".join(f"{setup.name} {1000 * (setup.step_seconds or 0):.0f} ms" for setup in candidates)
+    if len(candidates) == 1:
+        plain.reason = plain.reason or "the one asked for"
+        return plain
+    assert all(setup.step_seconds is not None for setup in candidates), "measure the candidates first"
+    best = min(candidates, key=lambda setup: setup.step_seconds)  # type: ignore[arg-type,return-value]
+    speedup = plain.step_seconds / best.step_seconds  # type: ignore[operator]
+    timings = ", ".join(f"{setup.name} {1000 * setup.step_seconds:.0f} ms" for setup in candidates)  # type: ignore[operator]
     if best is not plain and speedup >= MIN_SPEEDUP:
         best.reason = f"measured {speedup:.2f}x faster than {plain.name} per step ({timings})"
         return best

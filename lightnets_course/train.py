@@ -1447,7 +1447,8 @@ def _choose_setup(
         return setup, planned
     assert setup.step_seconds is not None and setup.eval_seconds is not None
     val_steps = len(val_data) if val_data is not None else 0
-    epoch_seconds = steps_per_epoch * setup.step_seconds + (val_steps + precise_bn) * setup.eval_seconds
+    bn_steps = min(precise_bn, steps_per_epoch)
+    epoch_seconds = steps_per_epoch * setup.step_seconds + (val_steps + bn_steps) * setup.eval_seconds
     spent = clock() - started
     chosen = plan_epochs(budget, epoch_seconds, spent=spent, max_epochs=epochs)
     if show:

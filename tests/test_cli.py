@@ -121,7 +121,7 @@ def test_help_explains_with_examples(capsys):
             ["evaluate", "--checkpoint", "no/such/run.pt", "--data", "sample"],
             "checkpoint 'no/such/run.pt' does not exist",
         ),
-        (["predict", "--checkpoint", "run.pt", "no_such_photo.jpg"], "no image file at no_such_photo.jpg"),
+        (["predict", "--checkpoint", "no/such/run.pt", "photo.jpg"], "checkpoint 'no/such/run.pt' does not exist"),
         (["profile", "alexnet", "--input-size", "0"], "--input-size must be a positive number of pixels"),
         ([], "usage: lightnets"),
     ],
