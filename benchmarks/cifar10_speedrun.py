@@ -7,9 +7,9 @@ the recipe, and one Markdown table: the wall time to each validation-accuracy mi
 time, and the test accuracy with and without flip test-time augmentation (TTA).
 
 With ``--ship`` the trained model becomes one of the course's shipped checkpoints
-(``transfer.save_pretrained_cifar10``: float16 weights in ``data/checkpoints/MODEL.pt`` and an entry in
-its ``manifest.json``), but only if its test accuracy (without TTA, what ``evaluate`` gives a learner)
-reaches the model's bar in ``SHIP_BARS``; below it, nothing is written. Examples::
+(``shipped.save_pretrained_cifar10``: float16 weights in ``data/checkpoints/MODEL.pt`` and an entry in
+its ``manifest.json``, which says whether its test accuracy, without TTA, reaches the model's floor in
+``shipped.FLOORS``). The CPU checkpoints come from ``scripts/cifar10_checkpoints.py``. Examples::
 
     python benchmarks/cifar10_speedrun.py --model mobilenet_v2 --device cuda
     python benchmarks/cifar10_speedrun.py --model mobilenet_v2 --device cuda --minutes 4.5 --ship
@@ -38,142 +38,35 @@ from typing import Any
 import torch
 from torch import nn
 
-from lightnets_course import papers
 from lightnets_course.benchmark import machine_info, report_header, to_markdown
 from lightnets_course.complexity import Table
 from lightnets_course.data import (
     DataBundle,
     DeviceLoader,
     TensorImages,
-    cifar10_sample,
-    file_sha256,
     get_data,
 )
+from lightnets_course.device import pick_device
+from lightnets_course.evaluate import evaluate
 from lightnets_course.models import get_model, list_models
-from lightnets_course.train import (
-    CIFAR10_RECIPE,
-    History,
-    default_lr,
-    evaluate,
-    fit,
-    pick_device,
-    recipe_fit_options,
+from lightnets_course.recipe import CIFAR10_RECIPE, default_lr, recipe_fit_options
+from lightnets_course.results import History
+from lightnets_course.shipped import (
+    MANIFEST,
+    checkpoint_problems,
+    round_to_half,
+    sample_accuracy,
+    save_pretrained_cifar10,
+    size_problem,
 )
-from lightnets_course.transfer import MANIFEST, load_pretrained_cifar10, save_pretrained_cifar10
-
-# What a model must reach on CIFAR-10's test split (percent, no TTA) before the course ships it: the
-# published accuracy of the same network where one exists. The MobileNetV1 and V3 bars are the
-# course's own, as nobody has published comparable CIFAR-10 results for them.
-SHIP_BARS: dict[str, tuple[float, str]] = {
-    "mobilenet_v1": (92.0, "set by the course: no CIFAR-10 result is published for it"),
-    "mobilenet_v2": papers.CIFAR10_PUBLISHED["mobilenet_v2 (chenyaofo)"],
-    "mobilenet_v3_large": (92.0, "set by the course: no CIFAR-10 result is published for it"),
-    "mobilenet_v3_small": (91.0, "set by the course: no CIFAR-10 result is published for it"),
-    "shufflenet_v2_x0_5": papers.CIFAR10_PUBLISHED["shufflenet_v2_x0_5"],
-    "shufflenet_v2_x1_0": papers.CIFAR10_PUBLISHED["shufflenet_v2_x1_0"],
-}
-# All shipped checkpoints together stay below this, so a clone of the course stays small. (The six
-# models above take about 26.4 MB in float16: all six do not fit.)
-SHIPPED_SIZE_LIMIT_BYTES = 25_000_000
-# A shipped model's accuracy on the 1,000-image sample, recomputed anywhere, must match its manifest
-# entry to one image: CPUs of other makes may round the last bits differently.
-SAMPLE_ACCURACY_TOLERANCE = 0.001
+from lightnets_course.train import fit
 
 MILESTONES = (80.0, 85.0, 90.0, 93.0, 94.0)  # validation accuracy, percent
 WARMUP_STEPS = 10  # per warm-up epoch; the warm-up runs two epochs on a copy of the model
-SAMPLE_BATCH_SIZE = 250
-
-
-# ---------------------------------------------------------------------------------------------------
-# Shipping: the bar, and the checks every shipped checkpoint passes (tests/test_shipped_checkpoints.py)
-
-
-def sample_accuracy(model: nn.Module) -> float:
-    """Accuracy of ``model`` on the 1,000 shipped sample images, computed on the CPU in float32 (as
-    the tests recompute it), with the normalisation the model was trained with."""
-    # The layout a loaded checkpoint has: a channels-last copy might round differently.
-    model = copy.deepcopy(model).to("cpu", torch.float32, memory_format=torch.contiguous_format)
-    normalization = getattr(model, "normalization", None) or {}
-    options = {key: normalization[key] for key in ("mean", "std") if key in normalization}
-    loader = DeviceLoader(cifar10_sample(), SAMPLE_BATCH_SIZE, device="cpu", **options)
-    return evaluate(model, loader).accuracy
-
-
-def ship_refusal(name: str, test_accuracy: float, trained_on_cifar10: bool) -> str | None:
-    """Why a model with this test accuracy (0 to 1) must not ship, or ``None`` when it may."""
-    if name not in SHIP_BARS:
-        return (
-            f"no accuracy bar is set for {name}; add its published CIFAR-10 accuracy to SHIP_BARS in "
-            "benchmarks/cifar10_speedrun.py first"
-        )
-    bar, source = SHIP_BARS[name]
-    if 100 * test_accuracy < bar - 1e-9:  # 9379 of 10000 is 93.79%, though 100 * 0.9379 < 93.79
-        return (
-            f"{name} reached {100 * test_accuracy:.2f}% on the test images, below its bar of {bar:.2f}% "
-            f"({source}); train longer (--minutes or --epochs) and run again"
-        )
-    if not trained_on_cifar10:
-        return (
-            "a --fast run trains on the shipped sample, not on CIFAR-10's training split; run without --fast"
-        )
-    return None
-
-
-def shipped_checkpoint_problems(folder: Path, file_name: str, entry: Mapping[str, Any]) -> list[str]:
-    """What is wrong with one shipped checkpoint (an empty list when nothing is).
-
-    The file exists and has the manifest's SHA-256; it loads with ``load_pretrained_cifar10`` (which
-    reads it with ``weights_only=True``); its accuracy on the shipped sample, recomputed here on the
-    CPU, matches the manifest's ``sample_accuracy``; the manifest's ``test_accuracy`` reaches the
-    model's bar.
-    """
-    path = Path(folder) / file_name
-    if not path.is_file():
-        return [f"{path} is listed in {MANIFEST} but does not exist"]
-    digest = file_sha256(path)
-    if digest != entry.get("sha256"):
-        return [f"{path} has SHA-256 {digest}, but {MANIFEST} says {entry.get('sha256')}"]
-    try:
-        model = load_pretrained_cifar10(entry["model"], device="cpu", folder=folder)
-    except Exception as error:  # whatever the reason, the course cannot use the file
-        return [f"{path} does not load: {type(error).__name__}: {error}"]
-    problems = []
-    recorded = entry.get("sample_accuracy")
-    measured = sample_accuracy(model)
-    if recorded is None or abs(measured - recorded) > SAMPLE_ACCURACY_TOLERANCE + 1e-9:
-        problems.append(
-            f"{path}: its accuracy on the shipped sample is {100 * measured:.1f}%, but {MANIFEST} says "
-            f"{'nothing' if recorded is None else f'{100 * recorded:.1f}%'}"
-        )
-    refusal = ship_refusal(entry["model"], float(entry.get("test_accuracy", 0.0)), trained_on_cifar10=True)
-    if refusal is not None:
-        problems.append(f"{path}: {refusal}")
-    return problems
-
-
-def shipped_size_problem(folder: Path, limit_bytes: int = SHIPPED_SIZE_LIMIT_BYTES) -> str | None:
-    """A message when the checkpoints in ``folder`` take more than ``limit_bytes`` together."""
-    total = sum(path.stat().st_size for path in Path(folder).glob("*.pt"))
-    if total <= limit_bytes:
-        return None
-    return (
-        f"the checkpoints in {folder} take {total / 1e6:.2f} MB together, more than the "
-        f"{limit_bytes / 1e6:.2f} MB a clone of the course should carry"
-    )
 
 
 # ---------------------------------------------------------------------------------------------------
 # The run
-
-
-def round_to_half(model: nn.Module) -> nn.Module:
-    """Round every floating-point weight and buffer to float16 and back, in place: the model then
-    computes exactly what its shipped float16 checkpoint will, so that is what gets evaluated."""
-    with torch.no_grad():
-        for tensor in model.state_dict().values():
-            if tensor.is_floating_point():
-                tensor.copy_(tensor.half())
-    return model
 
 
 def warm_up(
@@ -244,32 +137,32 @@ def ship(
     test: float,
     test_tta: float,
     sample: float,
+    command: str,
 ) -> Path | None:
     """Write the shipped checkpoint and its manifest entry, then check them as the tests will."""
     path = save_pretrained_cifar10(
         model,
         test_accuracy=test,
+        test_accuracy_flip_tta=test_tta,
         recipe=(
             f"{describe_recipe(recipe)}{', compile True' if args.compile else ''}; trained on "
             f"{data.train.dataset_size:,} images of CIFAR-10's training split ({data.val.dataset_size:,} held "
-            "out for validation), random crop (padding 4) and flip; "
-            f"test accuracy with flip TTA {100 * test_tta:.2f}%; benchmarks/cifar10_speedrun.py "
-            f"--model {args.model} --epochs {recipe['epochs']} --seed {args.seed}"
+            "out for validation), random crop (padding 4) and flip"
         ),
-        epochs=history.epochs,
-        train_seconds=sum(history.epoch_time),
-        sample_accuracy=sample,
+        command=command,
         history=history,
+        sample_accuracy=sample,
         folder=args.ship_dir,
     )
     folder = path.parent
     entry = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))[path.name]
-    problems = shipped_checkpoint_problems(folder, path.name, entry)
-    size = shipped_size_problem(folder)
+    problems = checkpoint_problems(folder, path.name, entry)
+    size = size_problem(folder)
     problems += [size] if size else []
     for problem in problems:
         print(f"Shipped, but the check failed: {problem}", file=sys.stderr)
-    print(f"Shipped {path} ({path.stat().st_size / 1e6:.2f} MB) and its entry in {folder / MANIFEST}")
+    below = "" if entry["meets_floor"] else f", BELOW its floor of {100 * entry['floor']:.0f}%"
+    print(f"Shipped {path} ({path.stat().st_size / 1e6:.2f} MB{below}) and its entry in {folder / MANIFEST}")
     return None if problems else path
 
 
@@ -295,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compile", action="store_true", help="train through torch.compile")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--ship", action="store_true", help="write the shipped checkpoint if it reaches its bar"
+        "--ship", action="store_true", help="write the shipped checkpoint and its manifest entry"
     )
     parser.add_argument(
         "--ship-dir", type=Path, help="where to ship (default: the repository's data/checkpoints)"
@@ -390,12 +283,11 @@ def main(argv: list[str] | None = None) -> int:
 
     status, shipped = 0, None
     if args.ship:
-        refusal = ship_refusal(args.model, test, trained_on_cifar10=not args.fast)
-        if refusal is not None:
-            print(f"Not shipped: {refusal}.", file=sys.stderr)
+        if args.fast:
+            print("Not shipped: a --fast run trains on the shipped sample, not on CIFAR-10.", file=sys.stderr)
             status = 1
         else:
-            shipped = ship(model, args, data, recipe, history, test, test_tta, sample)
+            shipped = ship(model, args, data, recipe, history, test, test_tta, sample, command.strip())
             status = 0 if shipped is not None else 1
 
     if args.json:

@@ -1,4 +1,6 @@
-"""Training throughput: the course's tuned path against the seeds' loop, in images per second.
+"""Training throughput: the course's ``fit`` against the seeds' loop, or against the best plain loop.
+
+``--against seeds`` (the default):
 
 Both train the same model (``get_model(MODEL, num_classes=10, cifar=True)``, the same initial
 weights) on the same JPEG files for the same number of steps, timed after a warm-up:
@@ -11,7 +13,15 @@ weights) on the same JPEG files for the same number of steps, timed after a warm
   there a batch at a time (``DeviceLoader``), trained by ``fit`` with ``CIFAR10_RECIPE``: on CUDA
   bfloat16 autocast, the channels-last layout and the recipe's batch of 512.
 
-Prints one Markdown table (machine, command, date and load average first) with both throughputs and
+``--against plain`` asks whether ``fit`` costs anything over a hand-written loop on the same data: the
+images decoded once into ``DeviceLoader`` batches of 128 for both; a plain loop (``zero_grad``, forward,
+``backward``, ``step`` of Nesterov SGD) in each layout and precision the device offers (contiguous or
+channels-last, float32 or bfloat16 autocast), against ``fit`` with the setup it chooses itself
+(``device.fastest_setup``, the function ``fit`` calls for a long run) and its BatchNorm recomputation
+scaled to the epoch (20 batches per 351 steps, as on CIFAR-10). The ratio is ``fit``'s images/s over
+the fastest plain loop's.
+
+Prints one Markdown table (machine, command, date and load average first) with the throughputs and
 their ratio. By default the images are the shipped sample's (``data/cifar10_sample``, repeated as
 needed); ``--images`` takes a CIFAR-10 JPEG tree (``<class>/*.jpg``, or ``train/<class>/*.jpg``).
 Examples::
@@ -19,6 +29,7 @@ Examples::
     python benchmarks/train_throughput.py --model mobilenet_v2 shufflenet_v2_x1_0 --device cuda
     python benchmarks/train_throughput.py --model mobilenet_v2 --device cpu --threads 1 --rounds 3
     python benchmarks/train_throughput.py --model shufflenet_v2_x0_5 --fast    # a smoke test, seconds
+    python benchmarks/train_throughput.py --against plain --model mobilenet_v1 --device cpu --rounds 3
 
 How the steps are counted: unless ``--steps`` is given, a short trial of both paths estimates their
 time per step, and the number of timed steps is chosen so that both together take about
@@ -43,8 +54,10 @@ from torchvision import datasets, transforms
 from lightnets_course.benchmark import machine_info, report_header, save_results, to_markdown
 from lightnets_course.complexity import Table
 from lightnets_course.data import CIFAR10_MEAN, CIFAR10_STD, DeviceLoader, TensorImages
+from lightnets_course.device import Setup, fastest_setup, pick_device
 from lightnets_course.models import get_model, list_models
-from lightnets_course.train import CIFAR10_RECIPE, fit, pick_device, recipe_fit_options
+from lightnets_course.recipe import CIFAR10_RECIPE, recipe_fit_options
+from lightnets_course.train import fit
 
 SAMPLE_FOLDER = Path(__file__).resolve().parents[1] / "data" / "cifar10_sample"
 SEED_BATCH_SIZE = 128
@@ -216,6 +229,96 @@ def throughput_rows(
     return rows
 
 
+# ---------------------------------------------------------------------------------------------------
+# fit against the best plain loop
+
+# fit recomputes BatchNorm statistics on 20 training batches per epoch; a CIFAR-10 epoch at batch 128
+# has 351 steps. A shorter timed epoch gets the same share.
+CIFAR10_STEPS_PER_EPOCH = 351
+PRECISE_BN_BATCHES = 20
+
+
+def plain_candidates(device: torch.device) -> list[Setup]:
+    dtypes = [None, torch.bfloat16] if device.type == "cpu" or torch.cuda.is_bf16_supported() else [None]
+    return [Setup(layout, dtype) for layout in (False, True) for dtype in dtypes]
+
+
+def plain_loop_seconds(model: nn.Module, loader: DeviceLoader, setup: Setup, warmup: int) -> float:
+    """Seconds a hand-written loop in ``setup`` takes for the steps of ``loader`` after ``warmup``."""
+    device = loader.device
+    model.to(device).train()
+    if setup.channels_last:
+        model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-5)
+    criterion = nn.CrossEntropyLoss()
+    started = time.perf_counter()
+    for step, (images, labels) in enumerate(loader):
+        if step == warmup:
+            synchronize(device)
+            started = time.perf_counter()
+        if setup.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        with setup.autocast(device):
+            loss = criterion(model(images), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    synchronize(device)
+    return time.perf_counter() - started
+
+
+def fit_seconds(model: nn.Module, loader: DeviceLoader, setup: Setup, warm: DeviceLoader) -> float:
+    """Seconds of one ``fit`` epoch over ``loader`` in ``setup``, after an untimed epoch over ``warm``."""
+    precise_bn = max(1, round(PRECISE_BN_BATCHES * len(loader) / CIFAR10_STEPS_PER_EPOCH))
+    options = {
+        "weight_decay": 5e-5,
+        "label_smoothing": 0.0,
+        "channels_last": setup.channels_last,
+        "amp": setup.autocast_dtype is not None,
+        "precise_bn": precise_bn,
+        "progress": False,
+    }
+    fit(model, warm, None, 1, **options)
+    return fit(model, loader, None, 1, **options).epoch_time[0]
+
+
+def against_plain_rows(
+    name: str, images: TensorImages, device: torch.device, batch_size: int, steps: int, rounds: int, seed: int
+) -> list[dict[str, Any]]:
+    """One row per plain setup and one for ``fit``, medians of ``rounds`` interleaved rounds."""
+    timed = DeviceLoader(
+        repeated(images, (steps + WARMUP_STEPS) * batch_size), batch_size, train=True, device=device
+    )
+    fit_loader = DeviceLoader(repeated(images, steps * batch_size), batch_size, train=True, device=device)
+    warm = DeviceLoader(repeated(images, WARMUP_STEPS * batch_size), batch_size, train=True, device=device)
+    first_images, first_labels = next(iter(fit_loader))
+    chosen = fastest_setup(fresh_model(name, seed), first_images, first_labels)  # what fit would choose
+    candidates = plain_candidates(device)
+    times: list[list[float]] = [[] for _ in range(len(candidates) + 1)]
+    for _ in range(rounds):
+        for i, setup in enumerate(candidates):
+            times[i].append(plain_loop_seconds(fresh_model(name, seed), timed, setup, WARMUP_STEPS))
+        times[-1].append(fit_seconds(fresh_model(name, seed), fit_loader, chosen, warm))
+    rows = []
+    labels = [f"plain loop, {setup.name}" for setup in candidates] + [f"fit, {chosen.name} (its choice)"]
+    for label, seconds in zip(labels, times):
+        rates = sorted(steps * batch_size / t for t in seconds)
+        rows.append(
+            {
+                "model": name,
+                "loop": label,
+                "batch": batch_size,
+                "steps": steps,
+                "images/s": round(statistics.median(rates), 1),
+                "range": f"{rates[0]:.0f}-{rates[-1]:.0f}",
+            }
+        )
+    best_plain = max(row["images/s"] for row in rows[:-1])
+    for row in rows:
+        row["vs best plain"] = round(row["images/s"] / best_plain, 3)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -225,6 +328,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=list_models(),
         metavar="MODEL",
         help="one or more course models",
+    )
+    parser.add_argument(
+        "--against",
+        choices=["seeds", "plain"],
+        default="seeds",
+        help="compare fit with the seeds' loop or plain loops",
     )
     parser.add_argument("--device", help="cuda, cpu or mps (default: the best available; cpu with --fast)")
     parser.add_argument("--images", type=Path, default=SAMPLE_FOLDER, help="folder of <class>/*.jpg files")
@@ -261,6 +370,29 @@ def main(argv: list[str] | None = None) -> int:
     load_before = machine_info(device)["load_average"]
     print(report_header(device, command.strip()))
     print(f"Images: {len(dataset)} JPEG files in {dataset.root}\n", flush=True)
+
+    if args.against == "plain":
+        steps = 2 if args.fast else args.steps or 30
+        rows = []
+        for name in args.model:
+            rows += against_plain_rows(name, images, device, batch_sizes[1], steps, args.rounds, args.seed)
+            print(f"{name}: done", flush=True)
+        table = Table(rows, title="Training throughput: fit against plain loops, images per second")
+        load_after = machine_info(device)["load_average"]
+        print()
+        print(to_markdown(table))
+        print(
+            f"'vs best plain': images/s over the fastest plain loop's. Median of {args.rounds} interleaved "
+            f"round(s); 'range' is the slowest to the fastest round. Load average before {load_before}, after "
+            f"{load_after}."
+        )
+        if args.json:
+            path = save_results(
+                args.json, {"against_plain": table}, device, command.strip(), load_before=load_before,
+                load_after=load_after,
+            )  # fmt: skip
+            print(f"Saved {path}")
+        return 0
 
     rows = []
     for name in args.model:

@@ -15,16 +15,31 @@ import argparse
 import os
 import shlex
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
+from torch import nn
+
+from . import __version__, bench, data
+from .checkpoint import load_model
+from .complexity import compare
+from .data import DownloadError, get_data
+from .device import pick_device
+from .distributed import Distributed
+from .evaluate import evaluate
+from .models import get_model, list_models
+from .planning import DEFAULT_EPOCHS
+from .predict import predict
+from .recipe import cifar10_recipe, recipe_fit_options
+from .train import TrainingDiverged, fit, seed_everything
+from .transfer import pretrained
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 DATA_CHOICES = "cifar10, flowers, sample, or the path of a folder of images (one sub-folder per class)"
-# Epochs of `lightnets train` on data sets other than CIFAR-10 (which follows CIFAR10_RECIPE).
-_DEFAULT_EPOCHS = 10
 
 
 def parse_duration(text: str) -> float:
@@ -45,8 +60,20 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Shows defaults after each option and keeps the examples' line breaks."""
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the examples' line breaks and shows each option's default once: where the help text does
+    not already say it, ``(default: ...)`` is added; options without a default (None, a flag) get none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (
+            "default" in text
+            or not action.option_strings
+            or action.default in (None, False, argparse.SUPPRESS)
+        ):
+            return text
+        default = " ".join(map(str, action.default)) if isinstance(action.default, list) else action.default
+        return f"{text} (default: {default})"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,7 +96,6 @@ def _add_device_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_train_command(commands: argparse._SubParsersAction) -> None:
-    from .models import list_models
 
     parser = commands.add_parser(
         "train",
@@ -106,8 +132,8 @@ def add_train_command(commands: argparse._SubParsersAction) -> None:
         "--epochs",
         type=int,
         default=None,
-        help=f"passes over the training data (default: {_DEFAULT_EPOCHS}; with --data cifar10, the CIFAR-10 "
-        "recipe's, see lightnets_course.train.CIFAR10_RECIPE)",
+        help=f"passes over the training data (default: {DEFAULT_EPOCHS}; with --data cifar10, the CIFAR-10 "
+        "recipe for the device, see lightnets_course.recipe.cifar10_recipe)",
     )
     parser.add_argument(
         "--batch-size",
@@ -142,9 +168,14 @@ def add_train_command(commands: argparse._SubParsersAction) -> None:
         "--weight-decay",
         type=float,
         default=None,
-        help="L2 penalty on conv and linear weights (default: 5e-4)",
+        help="L2 penalty on conv and linear weights (default: with --data cifar10 the recipe's, else 5e-4)",
     )
-    parser.add_argument("--label-smoothing", type=float, default=None, help="label smoothing (default: 0.1)")
+    parser.add_argument(
+        "--label-smoothing",
+        type=float,
+        default=None,
+        help="label smoothing (default: with --data cifar10 the recipe's, else 0.1)",
+    )
     parser.add_argument(
         "--budget",
         type=parse_duration,
@@ -185,107 +216,74 @@ def add_train_command(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run_train)
 
 
-def _start_distributed_if_launched(device: torch.device) -> tuple[torch.device, bool]:
-    """Under torchrun, join the process group before reading data, so that one process downloads while
-    the others wait and every loader takes its share. Returns this process's device, and whether the
-    group was started here."""
-    import torch.distributed as dist
+def _train_options(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
+    """``fit``'s options from the command line; with ``--data cifar10`` what it leaves open comes from
+    the course's CIFAR-10 recipe for this device (``recipe.cifar10_recipe``)."""
+    recipe = cifar10_recipe(device) if args.data == "cifar10" else {}
+    given = {
+        "epochs": args.epochs,
+        "lr": args.lr,
+        "weight_decay": args.weight_decay,
+        "label_smoothing": args.label_smoothing,
+        "ema_decay": args.ema,
+    }
+    options = {key: value for key, value in recipe_fit_options(recipe).items() if key in given}
+    options.update({key: value for key, value in given.items() if value is not None})
+    if args.budget is not None and args.epochs is None:
+        options["epochs"] = None  # as many as fit in the budget
+    options.setdefault("epochs", DEFAULT_EPOCHS)
+    options["ema_decay"] = options.get("ema_decay") or None  # --ema 0: no average
+    return options
 
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        return device, False
-    if device.type == "cuda":
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-        torch.cuda.set_device(device)
-    if dist.is_initialized():
-        return device, False
-    dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return device, True
+
+def _build_model(args: argparse.Namespace, num_classes: int) -> nn.Module:
+    seed_everything(args.seed)  # the initial weights (and a new classifier's) come from the seed too
+    if args.pretrained:
+        if args.width_mult is not None:
+            raise ValueError(
+                "--width-mult: ImageNet weights exist only for the default width; drop one of the two"
+            )
+        return pretrained(args.model, num_classes, freeze=not args.train_all, cifar=args.cifar)
+    options: dict[str, Any] = {"cifar": args.cifar}
+    if args.width_mult is not None:
+        options["width_mult"] = args.width_mult
+    return get_model(args.model, num_classes=num_classes, **options)
 
 
 def run_train(args: argparse.Namespace) -> int:
-    import torch.distributed as dist
-
-    from .data import get_data
-    from .models import get_model
-    from .train import CIFAR10_RECIPE, fit, pick_device, seed_everything
-    from .transfer import pretrained
-
-    # With --data cifar10, what the command line leaves open comes from the course's CIFAR-10 recipe. Its
-    # optimiser, learning-rate rule, schedule, weight decay, label smoothing and precision are fit's
-    # defaults already.
-    recipe = CIFAR10_RECIPE if args.data == "cifar10" else {}
-    batch_size = args.batch_size if args.batch_size is not None else recipe.get("batch_size")
-    epochs = args.epochs if args.epochs is not None else recipe.get("epochs", _DEFAULT_EPOCHS)
-    if args.budget is not None and args.epochs is None:
-        epochs = None  # as many as fit
-    ema_decay = args.ema if args.ema is not None else recipe.get("ema_decay")
-    ema_decay = ema_decay or None  # --ema 0: no average
-    fit_options = {
-        name: value
-        for name, value in (("weight_decay", args.weight_decay), ("label_smoothing", args.label_smoothing))
-        if value is not None
-    }
-
-    device, started = _start_distributed_if_launched(pick_device(args.device))
-    try:
+    # Under torchrun the process group starts before the data is read, so that one process downloads
+    # while the others wait and every loader takes its share.
+    with Distributed(pick_device(args.device)) as distributed:
+        device = distributed.device
+        recipe = cifar10_recipe(device) if args.data == "cifar10" else {}
+        batch_size = args.batch_size if args.batch_size is not None else recipe.get("batch_size")
         data = get_data(
             args.data, batch_size=batch_size, device=device, image_size=args.image_size, seed=args.seed
         )
-        num_classes = len(data.classes)
-        seed_everything(args.seed)  # the initial weights
-        if args.pretrained:
-            if args.width_mult is not None:
-                raise ValueError(
-                    "--width-mult: ImageNet weights exist only for the default width; drop one of the two"
-                )
-            model = pretrained(args.model, num_classes, freeze=not args.train_all, cifar=args.cifar)
-        else:
-            options = {"cifar": args.cifar}
-            if args.width_mult is not None:
-                options["width_mult"] = args.width_mult
-            model = get_model(args.model, num_classes=num_classes, **options)
+        model = _build_model(args, len(data.classes))
         out = Path(args.out) if args.out is not None else Path("runs") / args.model
         history = fit(
-            model,
-            data.train,
-            data.val,
-            epochs,
-            budget=args.budget,
-            optimizer=args.optimizer,
-            lr=args.lr,
-            schedule=args.schedule,
-            **fit_options,
-            device=device,
-            amp=False if args.no_amp else None,
-            channels_last=args.channels_last,
-            precise_bn=args.precise_bn,
-            compile=args.compile,
-            ema_decay=ema_decay,
-            checkpoint_dir=out,
-            resume=args.resume,
-            seed=args.seed,
-            progress=not args.no_progress,
+            model, data.train, data.val, **_train_options(args, device), budget=args.budget,
+            optimizer=args.optimizer, schedule=args.schedule, device=device, amp=False if args.no_amp else None,
+            channels_last=args.channels_last, precise_bn=args.precise_bn, compile=args.compile,
+            checkpoint_dir=out, resume=args.resume, seed=args.seed, progress=not args.no_progress,
+        )  # fmt: skip
+        if not distributed.is_main:
+            return 130 if history.interrupted else 0
+    if history.interrupted:
+        again = shlex.join(["lightnets", *args.argv, *([] if args.resume else ["--resume"])])
+        print(f"Continue the run with: {again}")
+        return 130
+    best = ""
+    if history.best_epoch is not None:
+        best = f", best validation accuracy {100 * history.best_val_acc:.1f}% at epoch {history.best_epoch}"
+    epochs = f"{history.epochs} epoch{'s' if history.epochs != 1 else ''}"
+    print(f"Trained {epochs}{best}. Checkpoints: {out / 'best.pt'}, {out / 'last.pt'}")
+    if data.test is not None:
+        print(
+            "Test accuracy, once you are done choosing: "
+            f"lightnets evaluate --checkpoint {out / 'best.pt'} --data {args.data}"
         )
-        if history.interrupted:
-            if not dist.is_initialized() or dist.get_rank() == 0:
-                again = shlex.join(["lightnets", *args.argv, *([] if args.resume else ["--resume"])])
-                print(f"Continue the run with: {again}")
-            return 130
-        if not dist.is_initialized() or dist.get_rank() == 0:
-            best = ""
-            if history.best_epoch is not None:
-                accuracy = f"{100 * history.best_val_acc:.1f}%"
-                best = f", best validation accuracy {accuracy} at epoch {history.best_epoch}"
-            epochs = f"{history.epochs} epoch{'s' if history.epochs != 1 else ''}"
-            print(f"Trained {epochs}{best}. Checkpoints: {out / 'best.pt'}, {out / 'last.pt'}")
-            if data.test is not None:
-                print(
-                    "Test accuracy, once you are done choosing: "
-                    f"lightnets evaluate --checkpoint {out / 'best.pt'} --data {args.data}"
-                )
-    finally:
-        if started:
-            dist.destroy_process_group()
     return 0
 
 
@@ -327,8 +325,6 @@ def add_evaluate_command(commands: argparse._SubParsersAction) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from .data import get_data
-    from .train import evaluate, load_model
 
     model = load_model(args.checkpoint, device=args.device)
     device = next(model.parameters()).device
@@ -378,8 +374,6 @@ def add_predict_command(commands: argparse._SubParsersAction) -> None:
 
 def run_predict(args: argparse.Namespace) -> int:
     """Predict every readable image; name each unreadable one with the reason; status 1 if any failed."""
-    from .predict import predict
-    from .train import load_model
 
     model = load_model(args.checkpoint, device=args.device)
     failed = 0
@@ -401,7 +395,6 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def add_profile_command(commands: argparse._SubParsersAction) -> None:
-    from .models import list_models
 
     parser = commands.add_parser(
         "profile",
@@ -423,8 +416,6 @@ def add_profile_command(commands: argparse._SubParsersAction) -> None:
 
 
 def run_profile(args: argparse.Namespace) -> int:
-    from .complexity import compare
-    from .models import get_model
 
     size = args.input_size if args.input_size is not None else (32 if args.cifar else 224)
     if size < 1:
@@ -458,7 +449,6 @@ def add_download_command(commands: argparse._SubParsersAction) -> None:
 
 
 def run_download(args: argparse.Namespace) -> int:
-    from . import data
 
     if args.dataset == "cifar10":
         train = data.cifar10("train", root=args.root)
@@ -477,119 +467,14 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------------
-# bench
-
-
-def add_bench_command(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "bench",
-        help="time ShuffleNetV2's guideline experiments or the course models on this machine",
-        description="Measure speed on this machine: `bench guidelines` runs ShuffleNetV2's G1-G4 "
-        "experiments next to the paper's numbers, `bench models` times every course model at 224x224. "
-        "Every table is printed with a line describing the machine.",
-        epilog="""examples:
-  lightnets bench guidelines --fast
-  lightnets bench guidelines --device cuda --only G1 G2
-  lightnets bench models --fast
-  lightnets bench models --device cuda --batch-size 1 64 --json results.json""",
-        formatter_class=_HelpFormatter,
-    )
-    benches = parser.add_subparsers(title="benchmarks", dest="bench", metavar="BENCHMARK", required=True)
-
-    guidelines = benches.add_parser(
-        "guidelines",
-        help="ShuffleNetV2's G1-G4 at the paper's x1/x2/x4 widths",
-        description="Time the benchmark networks of ShuffleNetV2's Tables 1-4 (56x56 inputs, 10 blocks, "
-        "batch 1; one thread on the CPU, as the paper's ARM numbers) next to the paper's numbers.",
-        formatter_class=_HelpFormatter,
-    )
-    guidelines.add_argument("--fast", action="store_true", help="14x14 inputs, 2 blocks, 3 timed runs")
-    _add_device_option(guidelines)
-    guidelines.add_argument(
-        "--only", nargs="+", default=["G1", "G2", "G3", "G4"], metavar="G", help="guidelines to run"
-    )
-    guidelines.add_argument(
-        "--scales", nargs="+", type=int, choices=[1, 2, 4], default=[1, 2, 4], help="the paper's widths"
-    )
-    guidelines.add_argument("--threads", type=int, default=None, help="CPU threads (default: 1 on the CPU)")
-    guidelines.add_argument("--json", default=None, metavar="PATH", help="also save the tables as JSON")
-    guidelines.set_defaults(run=run_bench_guidelines)
-
-    models = benches.add_parser(
-        "models",
-        help="latency of every course model at 224x224",
-        description="Time each course model at 224x224 next to its MACs and memory access.",
-        formatter_class=_HelpFormatter,
-    )
-    models.add_argument("--fast", action="store_true", help="batch 1 unless given, 3 timed runs")
-    _add_device_option(models)
-    models.add_argument(
-        "--batch-size",
-        nargs="+",
-        type=int,
-        default=None,
-        help="batch sizes (default: 1 64, or 1 with --fast)",
-    )
-    models.add_argument("--models", nargs="+", default=None, metavar="MODEL", help="default: every model")
-    models.add_argument("--repeats", type=int, default=10, help="timed runs at least")
-    models.add_argument("--threads", type=int, default=None, help="CPU threads (default: PyTorch's)")
-    models.add_argument("--json", default=None, metavar="PATH", help="also save the table as JSON")
-    models.set_defaults(run=run_bench_models)
-
-
-def _command_line() -> str:
-    return "lightnets " + " ".join(sys.argv[1:])
-
-
-def run_bench_guidelines(args: argparse.Namespace) -> int:
-    from .benchmark import describe_machine, guideline, machine_info, save_results
-    from .train import pick_device
-
-    device = pick_device(args.device)
-    print(describe_machine(machine_info(device)), end="\n\n", flush=True)
-    tables = {}
-    for name in args.only:
-        for scale in args.scales:
-            table = guideline(name, scale, device, fast=args.fast, threads=args.threads)
-            tables[f"{name.upper()} x{scale}"] = table
-            print(table, end="\n\n", flush=True)
-    if args.json:
-        print(f"Saved {save_results(args.json, tables, device, _command_line())}")
-    return 0
-
-
-def run_bench_models(args: argparse.Namespace) -> int:
-    from .benchmark import describe_machine, latency_table, machine_info, save_results
-    from .models import get_model, list_models
-    from .train import pick_device
-
-    device = pick_device(args.device)
-    batch_sizes = args.batch_size or ([1] if args.fast else [1, 64])
-    names = args.models or list_models()
-    print(describe_machine(machine_info(device)), end="\n\n", flush=True)
-    timing = (
-        {"warmup": 1, "repeats": 3, "min_seconds": 0.0}
-        if args.fast
-        else {"warmup": 3, "repeats": args.repeats}
-    )
-    table = latency_table(
-        {name: get_model(name) for name in names},
-        (3, 224, 224),
-        batch_sizes,
-        device,
-        threads=args.threads,
-        **timing,
-    )
-    print(table)
-    if args.json:
-        print(f"Saved {save_results(args.json, {'models': table}, device, _command_line())}")
-    return 0
-
-
-# ---------------------------------------------------------------------------------------------------
 # The command line itself
 
+
 # One entry per command, in the order `lightnets --help` lists them.
+def add_bench_command(commands: argparse._SubParsersAction) -> None:
+    bench.add_bench_command(commands, _HelpFormatter, _add_device_option)  # the benchmarks' one front end
+
+
 COMMANDS = [
     add_train_command,
     add_evaluate_command,
@@ -602,7 +487,6 @@ COMMANDS = [
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``lightnets`` argument parser, with one subcommand per function in ``COMMANDS``."""
-    from . import __version__
 
     parser = _Parser(
         prog="lightnets",
@@ -625,15 +509,24 @@ Run `lightnets COMMAND --help` for a command's options.""",
     return parser
 
 
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _raised_by_the_package(error: BaseException) -> bool:
+    """Whether ``error`` was raised by the package's own code (a message written for the user), not
+    deep inside torch or Python (more likely a bug, whose traceback is worth seeing)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return bool(frames) and Path(frames[-1].filename).resolve().is_relative_to(_PACKAGE_DIR)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``lightnets`` with ``argv`` (default: the command line); return the exit status.
 
-    Mistakes in the input (a wrong model name, a missing file, a bad checkpoint) print one line to
-    standard error and give status 2, without a traceback; set ``LIGHTNETS_DEBUG=1`` to see it.
+    Mistakes in the input (a wrong model name, a missing file, a bad checkpoint) print the package's
+    message in one line to standard error and give status 2; a failed download or a diverged training
+    run gives status 1. A ValueError or TypeError raised elsewhere (inside torch, say) is not a message
+    written for you: it keeps its traceback. ``LIGHTNETS_DEBUG=1`` shows every traceback.
     """
-    from .data import DownloadError
-    from .train import TrainingDiverged
-
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -643,15 +536,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     args.argv = list(sys.argv[1:] if argv is None else argv)  # to repeat the command in messages
+    debug = bool(os.environ.get("LIGHTNETS_DEBUG"))
     try:
         return args.run(args)
     except (ValueError, TypeError, FileNotFoundError, NotADirectoryError) as error:
-        if os.environ.get("LIGHTNETS_DEBUG"):
+        if debug or not _raised_by_the_package(error):
             raise
         print(f"lightnets {args.command}: error: {error}", file=sys.stderr)
         return 2
     except (TrainingDiverged, DownloadError, ConnectionError) as error:
-        if os.environ.get("LIGHTNETS_DEBUG"):
+        if debug:
             raise
         print(f"lightnets {args.command}: {error}", file=sys.stderr)
         return 1

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import html
 import io
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -28,6 +27,11 @@ from typing import Any
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
+from torchsummary import summary as torchsummary_summary
+
+from .checks import check_batch_size
+from .models import get_model
+from .table import UNIT_SCALES, Table
 
 __all__ = [
     "Profile",
@@ -42,8 +46,6 @@ __all__ = [
 # The layers whose cost the papers count. Everything else (BatchNorm, activations, pooling, adds)
 # costs no multiply-accumulates in their convention.
 _COUNTED_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
-
-_UNIT_SCALES = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -113,91 +115,6 @@ def _check_groups(c_in: int, c_out: int, groups: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------
-# A small table that looks right in a notebook and in a terminal
-
-
-class Table:
-    """Rows of numbers shown as an HTML table in a notebook and as aligned text in a terminal.
-
-    ``rows`` is a list of dicts (one per row, the same keys in each), ready for tests and plots;
-    ``units`` maps a column to ``"K"``, ``"M"`` or ``"G"`` to show it in thousands, millions or
-    billions (the header says so). Other whole numbers are shown exactly, with thousands separators.
-
-    Example::
-
-        Table([{"name": "a", "macs": 300_774_272}], units={"macs": "M"})   # shows "300.77"
-    """
-
-    def __init__(
-        self, rows: Sequence[Mapping[str, Any]], title: str = "", units: Mapping[str, str] | None = None
-    ) -> None:
-        self.rows = [dict(row) for row in rows]
-        self.title = title
-        self.units = dict(units or {})
-        for column, unit in self.units.items():
-            if unit not in _UNIT_SCALES:
-                raise ValueError(f"units[{column!r}] must be one of 'K', 'M', 'G' or ''; got {unit!r}")
-
-    @property
-    def columns(self) -> list[str]:
-        """Column names, in the order they first appear in the rows."""
-        return list(dict.fromkeys(key for row in self.rows for key in row))
-
-    def _header(self, column: str) -> str:
-        unit = self.units.get(column, "")
-        return f"{column} ({unit})" if unit else column
-
-    def _cell(self, column: str, value: Any) -> str:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return "" if value is None else str(value)
-        unit = self.units.get(column, "")
-        if unit:
-            return f"{value / _UNIT_SCALES[unit]:,.2f}"
-        if isinstance(value, int):
-            return f"{value:,}"
-        # Four significant digits, but never scientific notation for large measured values.
-        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
-
-    def _is_numeric(self, column: str) -> bool:
-        values = [row[column] for row in self.rows if row.get(column) is not None]
-        return bool(values) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-
-    def __str__(self) -> str:
-        columns = self.columns
-        cells = [[self._cell(c, row.get(c)) for c in columns] for row in self.rows]
-        headers = [self._header(c) for c in columns]
-        widths = [max([len(h)] + [len(line[i]) for line in cells]) for i, h in enumerate(headers)]
-        numeric = [self._is_numeric(c) for c in columns]
-
-        def line(texts: list[str]) -> str:
-            padded = [t.rjust(wd) if num else t.ljust(wd) for t, wd, num in zip(texts, widths, numeric)]
-            return "  ".join(padded).rstrip()
-
-        lines = [self.title] if self.title else []
-        lines += [line(headers), "  ".join("-" * wd for wd in widths)]
-        lines += [line(texts) for texts in cells]
-        return "\n".join(lines)
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        columns = self.columns
-        numeric = {c: self._is_numeric(c) for c in columns}
-
-        def cell(tag: str, column: str, text: str) -> str:
-            align = "right" if numeric[column] else "left"
-            return f'<{tag} style="text-align: {align}">{html.escape(text)}</{tag}>'
-
-        head = "".join(cell("th", c, self._header(c)) for c in columns)
-        body = "".join(
-            "<tr>" + "".join(cell("td", c, self._cell(c, row.get(c))) for c in columns) + "</tr>"
-            for row in self.rows
-        )
-        caption = f"<caption>{html.escape(self.title)}</caption>" if self.title else ""
-        return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-# ---------------------------------------------------------------------------------------------------
 # Checks shared by profile and summary
 
 
@@ -216,7 +133,8 @@ def _check_model(model: Any) -> None:
         )
 
 
-def _check_input_size(input_size: Any) -> tuple[int, int, int]:
+def check_input_size(input_size: Any) -> tuple[int, int, int]:
+    """``input_size`` as ``(channels, height, width)``, or a ValueError that shows the right form."""
     is_sequence = isinstance(input_size, (tuple, list))
     if (
         is_sequence
@@ -231,16 +149,6 @@ def _check_input_size(input_size: Any) -> tuple[int, int, int]:
     if is_sequence and len(input_size) == 4:
         message += ". Leave out the batch dimension: pass batch_size= instead"
     raise ValueError(message)
-
-
-def _check_batch_size(batch_size: Any, allow_minus_one: bool = False) -> None:
-    valid = isinstance(batch_size, int) and not isinstance(batch_size, bool)
-    valid = valid and (batch_size > 0 or (allow_minus_one and batch_size == -1))
-    if not valid:
-        allowed = (
-            "a positive int, or -1 to show the batch dimension as -1" if allow_minus_one else "a positive int"
-        )
-        raise ValueError(f"batch_size must be {allowed}; got {batch_size!r}")
 
 
 @contextlib.contextmanager
@@ -265,7 +173,7 @@ def _measuring(model: nn.Module, device: torch.device) -> Iterator[None]:
             module.training = training
 
 
-def _run_model(model: nn.Module, inputs: torch.Tensor) -> Any:
+def run_model(model: nn.Module, inputs: torch.Tensor) -> Any:
     """Forward pass whose failure says which input the model could not take."""
     try:
         return model(inputs)
@@ -362,8 +270,8 @@ class Profile:
 
 def _with_unit(value: int) -> str:
     for unit in ("G", "M", "K"):
-        if value >= _UNIT_SCALES[unit]:
-            return f"{value / _UNIT_SCALES[unit]:,.2f} {unit}"
+        if value >= UNIT_SCALES[unit]:
+            return f"{value / UNIT_SCALES[unit]:,.2f} {unit}"
     return f"{value:,}"
 
 
@@ -394,8 +302,8 @@ def profile(
         >>> p.table()              # layer by layer
     """
     _check_model(model)
-    input_size = _check_input_size(input_size)
-    _check_batch_size(batch_size)
+    input_size = check_input_size(input_size)
+    check_batch_size(batch_size)
     model_device, dtype = _device_and_dtype(model)
     device = model_device if device is None else torch.device(device)
     # "cuda" names whichever GPU is current, so it matches a model on "cuda:0".
@@ -432,7 +340,7 @@ def profile(
     inputs = torch.zeros(batch_size, *input_size, device=device, dtype=dtype)
     try:
         with _measuring(model, device), counter:
-            _run_model(model, inputs)
+            run_model(model, inputs)
     finally:
         for hook in hooks:
             hook.remove()
@@ -468,8 +376,6 @@ def compare(
     if isinstance(models, Mapping):
         named = dict(models)
     elif isinstance(models, Sequence) and all(isinstance(name, str) for name in models):
-        from lightnets_course.models import get_model
-
         named = {name: get_model(name) for name in models}
     else:
         raise TypeError(
@@ -477,7 +383,7 @@ def compare(
             f"or a dict from a label to a model; got {type(models).__name__}"
         )
 
-    input_size = _check_input_size(input_size)
+    input_size = check_input_size(input_size)
     rows = []
     for name, model in named.items():
         measured = profile(model, input_size)
@@ -557,7 +463,7 @@ def _find_readable_modules(model: nn.Module, inputs: torch.Tensor) -> tuple[set[
 
     hooks = [module.register_forward_hook(check) for module in model.modules()]
     try:
-        _run_model(model, inputs)
+        run_model(model, inputs)
     finally:
         for hook in hooks:
             hook.remove()
@@ -641,10 +547,8 @@ def summary(
     For MACs and memory access use ``profile(model)``.
     """
     _check_model(model)
-    input_size = _check_input_size(input_size)
-    _check_batch_size(batch_size, allow_minus_one=True)
-    from torchsummary import summary as torchsummary_summary
-
+    input_size = check_input_size(input_size)
+    check_batch_size(batch_size, allow_minus_one=True)
     device, dtype = _device_and_dtype(model)
     target = model
     if device.type not in ("cpu", "cuda") or dtype != torch.float32:

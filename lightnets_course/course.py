@@ -13,17 +13,19 @@ Command line (used by ``make slides`` and ``make refresh-notebooks``)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-REPO_DIR = PACKAGE_DIR.parent
-NOTEBOOK_DIR = REPO_DIR / "notebooks"
+from .paths import REPO_ROOT
+
+NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 COLAB_CHECKOUT = "/content/lightnets"
 
 
@@ -91,7 +93,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
 
 def repository_url() -> str:
     """The repository address from ``[project.urls] Repository`` (installed metadata, else pyproject)."""
-    pyproject = REPO_DIR / "pyproject.toml"
+    pyproject = REPO_ROOT / "pyproject.toml"
     if pyproject.is_file():
         # A checkout's pyproject is the source of truth, even if an older copy is installed.
         match = re.search(r'^Repository\s*=\s*"([^"]+)"', pyproject.read_text(), re.MULTILINE)
@@ -132,7 +134,7 @@ def setup_cell_source() -> str:
 
 def header_cells(notebook: Notebook) -> list[dict]:
     """The title cell (with badge) and the setup cell every notebook starts with, as nbformat cells."""
-    import nbformat
+    import nbformat  # the [dev] extra's, imported when used
 
     title = nbformat.v4.new_markdown_cell(
         f"# {notebook.filename[:2]} {notebook.title}\n\n{colab_badge(notebook.filename)}"
@@ -149,16 +151,32 @@ def notebook_paths() -> list[Path]:
     return [NOTEBOOK_DIR / nb.filename for nb in NOTEBOOKS if (NOTEBOOK_DIR / nb.filename).is_file()]
 
 
+@contextlib.contextmanager
+def _fast_mode_for_kernels() -> Iterator[None]:
+    """``LIGHTNETS_FAST=1`` for the kernels started meanwhile (they inherit the environment), and this
+    process's own setting back afterwards."""
+    before = os.environ.get("LIGHTNETS_FAST")
+    os.environ["LIGHTNETS_FAST"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["LIGHTNETS_FAST"]
+        else:
+            os.environ["LIGHTNETS_FAST"] = before
+
+
 def execute_notebook(path: Path, timeout: int = 600) -> None:
     """Run a notebook top to bottom in fast mode and store its outputs in place."""
+    # nbformat and nbconvert come with the [dev] extra, not with the package: imported when used.
     import nbformat
     from nbconvert.preprocessors import ExecutePreprocessor
 
-    os.environ["LIGHTNETS_FAST"] = "1"
     nb = nbformat.read(path, as_version=4)
-    ExecutePreprocessor(timeout=timeout, kernel_name="python3").preprocess(
-        nb, {"metadata": {"path": str(path.parent)}}
-    )
+    with _fast_mode_for_kernels():
+        ExecutePreprocessor(timeout=timeout, kernel_name="python3").preprocess(
+            nb, {"metadata": {"path": str(path.parent)}}
+        )
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
     nb.metadata.pop("widgets", None)
@@ -185,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     slides = commands.add_parser("slides", help="build a reveal.js slide deck per notebook")
-    slides.add_argument("--out", type=Path, default=REPO_DIR / "slides")
+    slides.add_argument("--out", type=Path, default=REPO_ROOT / "slides")
     refresh = commands.add_parser("refresh", help="re-execute notebooks in fast mode and store outputs")
     refresh.add_argument("notebooks", nargs="*", type=Path)
     args = parser.parse_args(argv)

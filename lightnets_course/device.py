@@ -27,6 +27,7 @@ from torch import Tensor, nn
 __all__ = [
     "Setup",
     "clock",
+    "cuda_autocast_dtype",
     "default_device",
     "fastest_setup",
     "model_device",
@@ -38,9 +39,10 @@ __all__ = [
 clock: Callable[[], float] = time.perf_counter
 
 # A layout or precision other than the plain one (contiguous, float32) is chosen only when it is at
-# least this much faster: smaller gains are within the noise of a busy laptop, and flipping between
-# setups from one run to the next would make the same command give different weights.
-MIN_SPEEDUP = 1.15
+# least this much faster: smaller differences are within the noise of a few timed steps, and a choice
+# that flips from run to run between near-equal setups would make the same command give different
+# weights for no gain.
+MIN_SPEEDUP = 1.05
 
 
 def _mps_available() -> bool:
@@ -238,7 +240,7 @@ def fastest_setup(
     channels-last and mixed precision (bfloat16 where the GPU has it). On the CPU and on MPS the
     candidates are the plain setup (contiguous, float32), channels-last, and bfloat16 autocast where
     the CPU computes it natively; each is timed for ``warmup + repeats`` steps, interleaved, and a
-    setup other than the plain one wins only when its median step is at least ``MIN_SPEEDUP`` (1.15x)
+    setup other than the plain one wins only when its median step is at least ``MIN_SPEEDUP`` (1.05x)
     faster. Bad for very small runs: measuring costs about ``3 x (warmup + repeats)`` steps.
     """
     device = images.device

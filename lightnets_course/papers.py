@@ -11,6 +11,18 @@ from __future__ import annotations
 # MobileNetV1, Howard et al. 2017, arXiv 1704.04861.
 MOBILENET_V1_SOURCE = "Howard et al., MobileNets (arXiv 1704.04861)"
 # Table 6 (width multiplier alpha at 224x224): alpha -> (ImageNet top-1, MMACs, Mparams)
+# Table 4: depthwise-separable against full convolutions, the same network otherwise:
+# name -> (ImageNet top-1 %, million Mult-Adds, million params)
+MOBILENET_V1_TABLE4 = {
+    "Conv MobileNet": (71.7, 4866, 29.3),
+    "MobileNet": (70.6, 569, 4.2),
+}
+# Table 9 (selected rows): name -> (ImageNet top-1 %, million Mult-Adds, million params)
+MOBILENET_V1_TABLE9 = {
+    "0.50 MobileNet-160": (60.2, 76, 1.32),
+    "SqueezeNet": (57.5, 1700, 1.25),
+    "AlexNet": (57.2, 720, 60),
+}
 MOBILENET_V1_TABLE6 = {
     1.0: (70.6, 569, 4.2),
     0.75: (68.4, 325, 2.6),
@@ -64,7 +76,7 @@ MOBILENET_V3_TABLE3 = {
 }
 # The V3-Small 1.0 row in the other version of the paper, whose Small head is 1280 wide: (MMACs, Mparams)
 MOBILENET_V3_SMALL_1280_HEAD = (66, 2.9)
-# Section 5.3, "Redesigning Expensive Layers": change -> (MMACs saved, Pixel-1 ms saved, the paper's words)
+# Section 5.1, "Redesigning Expensive Layers": change -> (MMACs saved, Pixel-1 ms saved, the paper's words)
 MOBILENET_V3_SAVINGS = {
     "stem 32 -> 16 filters": (10, 2, "saves an additional 2 milliseconds and 10 million MAdds"),
     "efficient last stage": (
@@ -97,11 +109,15 @@ SHUFFLENET_V2_TABLE8 = {
     "1.0 MobileNet v1": (569, 29.4, 247, 6.5),
 }
 
-# AlexNet. Krizhevsky et al. 2012: "60 million parameters and 650,000 neurons"; MobileNetV1 Table 9
-# lists it at 57.2% top-1, 720 M Mult-Adds, 60 M params. torchvision implements the 2014 "one weird
-# trick" variant (arXiv 1404.5997).
-ALEXNET_SOURCE = "Krizhevsky et al. 2012; MobileNetV1 Table 9"
+# AlexNet as MobileNetV1's Table 9 lists it: 57.2% ImageNet top-1, 720 M Mult-Adds, 60 M params. The 2012
+# paper itself gives no Mult-Adds and reports error rates (below). torchvision's alexnet is the one-GPU
+# network of "One weird trick" (arXiv 1404.5997) but with 256 filters in conv4 (384 in that paper).
+ALEXNET_SOURCE = "MobileNetV1 (Howard et al. 2017), Table 9"
 ALEXNET_PAPER = {"Mparams": 60, "MMACs": 720, "top1": 57.2}
+# Krizhevsky, Sutskever and Hinton, NIPS 2012: "60 million parameters and 650,000 neurons"; Table 2,
+# ILSVRC-2012 validation set, one CNN: 40.7% top-1 and 18.2% top-5 error.
+ALEXNET_2012_SOURCE = "Krizhevsky, Sutskever and Hinton, NIPS 2012, Table 2 (1 CNN, ILSVRC-2012 val)"
+ALEXNET_2012 = {"Mparams": 60, "top1_error": 40.7, "top5_error": 18.2}
 
 # CIFAR-10 results of the same families (32x32 variants, 200-350 epochs), top-1 test accuracy.
 CIFAR10_PUBLISHED = {
@@ -110,4 +126,73 @@ CIFAR10_PUBLISHED = {
     "shufflenet_v2_x0_5": (90.13, "chenyaofo/pytorch-cifar-models README"),
     "shufflenet_v2_x1_0": (92.98, "chenyaofo/pytorch-cifar-models README"),
     "shufflenet_v2_x2_0": (93.81, "chenyaofo/pytorch-cifar-models README"),
+}
+
+
+# ---------------------------------------------------------------------------------------------------
+# ShuffleNetV2 Tables 1-4: the guideline experiments (source: SHUFFLENET_V2_SOURCE). For each row: the
+# configuration, the widths at x1 on the GPU, GPU batches/s at x1, x2, x4, the widths at x1 on ARM, ARM
+# images/s at x1, x2, x4.
+
+SHUFFLENET_V2_SOURCE = (
+    "Ma, Zhang, Zheng and Sun, 'ShuffleNet V2: Practical Guidelines for Efficient CNN Architecture "
+    "Design', ECCV 2018 (arXiv 1807.11164), Tables 1-4. GPU: one GTX 1080Ti, cuDNN 7.0, batches/s. "
+    "ARM: Snapdragon 810, single thread, images/s. Each network is 10 stacked blocks on a 56x56 input."
+)
+
+_SHUFFLENET_V2_TABLE_1 = (  # G1: c1:c2 ratio, (c1, c2)
+    ("1:1", (128, 128), (1480, 723, 232), (32, 32), (76.2, 21.7, 5.3)),
+    ("1:2", (90, 180), (1296, 586, 206), (22, 44), (72.9, 20.5, 5.1)),
+    ("1:6", (52, 312), (876, 489, 189), (13, 78), (69.1, 17.9, 4.6)),
+    ("1:12", (36, 432), (748, 392, 163), (9, 108), (57.6, 15.1, 4.4)),
+)
+_SHUFFLENET_V2_TABLE_2 = (  # G2: groups, channels
+    (1, 128, (2451, 1289, 437), 64, (40.0, 10.2, 2.3)),
+    (2, 180, (1725, 873, 341), 90, (35.0, 9.5, 2.2)),
+    (4, 256, (1026, 644, 338), 128, (32.9, 8.7, 2.1)),
+    (8, 360, (634, 445, 230), 180, (27.8, 7.5, 1.8)),
+)
+_SHUFFLENET_V2_TABLE_3 = (  # G3: structure, channels of the 1-fragment block
+    ("1-fragment", 128, (2446, 1274, 434), 64, (40.2, 10.1, 2.3)),
+    ("2-fragment-series", 128, (1790, 909, 336), 64, (38.6, 10.1, 2.2)),
+    ("4-fragment-series", 128, (752, 745, 349), 64, (38.4, 10.1, 2.3)),
+    ("2-fragment-parallel", 128, (1537, 803, 320), 64, (33.4, 9.1, 2.2)),
+    ("4-fragment-parallel", 128, (691, 572, 292), 64, (35.0, 8.4, 2.1)),
+)
+_SHUFFLENET_V2_TABLE_4 = (  # G4: (ReLU, shortcut), channels of the unit
+    ((True, True), 32, (2427, 2066, 1436), 32, (56.7, 16.9, 5.0)),
+    ((True, False), 32, (2647, 2256, 1735), 32, (61.9, 18.8, 5.2)),
+    ((False, True), 32, (2672, 2121, 1458), 32, (57.3, 18.2, 5.1)),
+    ((False, False), 32, (2842, 2376, 1782), 32, (66.3, 20.2, 5.4)),
+)
+SHUFFLENET_V2_GUIDELINE_TABLES = {
+    "G1": _SHUFFLENET_V2_TABLE_1,
+    "G2": _SHUFFLENET_V2_TABLE_2,
+    "G3": _SHUFFLENET_V2_TABLE_3,
+    "G4": _SHUFFLENET_V2_TABLE_4,
+}
+SHUFFLENET_V2_GUIDELINE_SCALES = (1, 2, 4)  # the columns x1, x2, x4: every width times this
+
+# The papers' ImageNet top-1 (percent, 224x224) of each course model, and where it is printed.
+# ShuffleNetV2's Table 8 lists top-1 errors. AlexNet's number is the 2012 two-GPU network's (MobileNetV1
+# Table 9); torchvision's alexnet is the 2014 one-GPU variant. alexnet_half was never trained on ImageNet.
+PAPER_IMAGENET_TOP1: dict[str, tuple[float, str]] = {
+    "alexnet": (ALEXNET_PAPER["top1"], ALEXNET_SOURCE),
+    "mobilenet_v1": (MOBILENET_V1_TABLE6[1.0][0], f"{MOBILENET_V1_SOURCE}, Table 6"),
+    "mobilenet_v2": (MOBILENET_V2_TABLE4["MobileNetV2"][0], f"{MOBILENET_V2_SOURCE}, Table 4"),
+    "mobilenet_v3_large": (
+        MOBILENET_V3_TABLE3["V3-Large 1.0"][0],
+        f"{MOBILENET_V3_SOURCE}, Table 3",
+    ),
+    "mobilenet_v3_small": (
+        MOBILENET_V3_TABLE3["V3-Small 1.0"][0],
+        f"{MOBILENET_V3_SOURCE}, Table 3",
+    ),
+    **{
+        f"shufflenet_v2_x{width}": (
+            round(100 - SHUFFLENET_V2_TABLE8[f"ShuffleNet v2 {row}"][1], 1),
+            f"{SHUFFLENET_V2_SOURCE}, Table 8",
+        )
+        for width, row in (("0_5", "0.5x"), ("1_0", "1x"), ("1_5", "1.5x"), ("2_0", "2x"))
+    },
 }

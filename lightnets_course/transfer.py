@@ -1,4 +1,4 @@
-"""Transfer learning, and the small CIFAR-10 checkpoints that ship with the course.
+"""Transfer learning: torchvision's ImageNet weights in the course's models, a new head, frozen features.
 
 ImageNet weights: the course's AlexNet, MobileNetV2/V3 and ShuffleNetV2 use torchvision's parameter
 names, so torchvision's pre-trained weights load into them unchanged. A network trained on 1.28
@@ -13,75 +13,40 @@ Sequential(
   (1): Linear(in_features=1280, out_features=5, bias=True)
 )
 
-Shipped checkpoints: ``data/checkpoints/<name>.pt`` holds a model trained on CIFAR-10 (float16
-weights), and ``data/checkpoints/manifest.json`` its accuracy, recipe, training time and checksum, so
-a notebook on a CPU can show trained models at once::
-
-    if has_pretrained_cifar10("mobilenet_v2"):
-        model = load_pretrained_cifar10("mobilenet_v2")
-    else:
-        model = get_model("mobilenet_v2", num_classes=10, cifar=True)
-        fit(model, data.train, data.val, epochs=30)
+The CIFAR-10 checkpoints the course trained itself are in ``shipped``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime
 import io
-import json
 import os
-import platform
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
+import torchvision.models
 from torch import Tensor, nn
 
-from .data import CIFAR10_CLASSES, data_root, file_sha256
+from .checkpoint import compare_state_dicts
 from .models import get_model, list_models
-from .train import (
-    CheckpointError,
-    History,
-    _atomic_write_text,
-    compare_state_dicts,
-    load_model,
-    save_checkpoint,
-)
 
 __all__ = [
     "IMAGENET_WEIGHTS",
     "TrainableReport",
     "freeze_features",
-    "has_pretrained_cifar10",
-    "list_pretrained_cifar10",
     "load_imagenet_weights",
-    "load_pretrained_cifar10",
     "load_torchvision_state",
     "pretrained",
     "replace_classifier",
-    "save_pretrained_cifar10",
     "trainable_report",
 ]
 
-# Course models for which torchvision publishes ImageNet weights (the builders have the same names).
-IMAGENET_WEIGHTS = (
-    "alexnet",
-    "mobilenet_v2",
-    "mobilenet_v3_large",
-    "mobilenet_v3_small",
-    "shufflenet_v2_x0_5",
-    "shufflenet_v2_x1_0",
-    "shufflenet_v2_x1_5",
-    "shufflenet_v2_x2_0",
-)
-
-MANIFEST = "manifest.json"
-# The course repository's data/checkpoints (present in a clone or an editable install).
-_SHIPPED_CHECKPOINTS = Path(__file__).resolve().parents[1] / "data" / "checkpoints"
+# Course models for which torchvision publishes ImageNet weights: those it also builds, by the same name.
+IMAGENET_WEIGHTS = tuple(name for name in list_models() if name in torchvision.models.list_models())
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -136,8 +101,6 @@ def load_imagenet_weights(model: nn.Module, progress: bool = True) -> nn.Module:
         ValueError: no ImageNet weights exist for this model or configuration.
         ConnectionError: the download failed (the message says where to place the file by hand).
     """
-    import torchvision.models
-
     config = _config_of(model, "load_imagenet_weights")
     name = config["name"]
     if name not in IMAGENET_WEIGHTS:
@@ -310,173 +273,3 @@ def pretrained(name: str, num_classes: int, *, freeze: bool = True, cifar: bool 
     if freeze:
         freeze_features(model)
     return model
-
-
-# ---------------------------------------------------------------------------------------------------
-# The shipped CIFAR-10 checkpoints
-
-
-def _read_manifest(folder: Path) -> dict[str, dict[str, Any]]:
-    path = folder / MANIFEST
-    if not path.is_file():
-        return {}
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise CheckpointError(
-            f"{path} is not valid JSON ({err}); restore it from the course repository"
-        ) from err
-    return manifest
-
-
-def _checkpoint_folders(folder: str | os.PathLike | None) -> list[Path]:
-    """Where shipped checkpoints are looked for: ``folder`` if given, else the repository's
-    ``data/checkpoints`` and ``data_root()/checkpoints``."""
-    if folder is not None:
-        return [Path(folder)]
-    folders = [_SHIPPED_CHECKPOINTS, data_root() / "checkpoints"]
-    return [f for i, f in enumerate(folders) if f.resolve() not in [g.resolve() for g in folders[:i]]]
-
-
-def list_pretrained_cifar10(folder: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
-    """Model name -> manifest entry (accuracy, recipe, epochs, training time, ...) of every shipped
-    CIFAR-10 checkpoint whose file is present."""
-    found: dict[str, dict[str, Any]] = {}
-    for place in _checkpoint_folders(folder):
-        for file_name, entry in _read_manifest(place).items():
-            name = entry.get("model", Path(file_name).stem)
-            if name not in found and (place / file_name).is_file():
-                found[name] = dict(entry, file=str(place / file_name))
-    return found
-
-
-def has_pretrained_cifar10(name: str, folder: str | os.PathLike | None = None) -> bool:
-    """Whether a trained CIFAR-10 checkpoint of model ``name`` ships with the course (see
-    ``load_pretrained_cifar10``)."""
-    return name in list_pretrained_cifar10(folder)
-
-
-def load_pretrained_cifar10(
-    name: str, device: str | torch.device | None = None, *, folder: str | os.PathLike | None = None
-) -> nn.Module:
-    """The course's CIFAR-10-trained ``name`` model, ready to evaluate.
-
-    Reads ``data/checkpoints/<name>.pt`` after checking its SHA-256 against ``manifest.json``, and
-    converts the stored float16 weights to float32. The model comes in eval mode on ``device`` (the
-    best available by default) with ``class_names``, ``normalization`` and ``image_size`` set.
-
-    Args:
-        name: a model name such as ``"mobilenet_v2"``.
-        device: where to put it; ``None`` picks the best available device.
-        folder: look only in this folder (with its own ``manifest.json``).
-
-    Raises:
-        FileNotFoundError: no checkpoint ships for ``name`` (``has_pretrained_cifar10`` tells first).
-        CheckpointError: the file does not match its checksum, or its model does not match the manifest.
-    """
-    available = list_pretrained_cifar10(folder)
-    if name not in available:
-        where = ", ".join(str(place) for place in _checkpoint_folders(folder))
-        others = f"Checkpoints ship for: {', '.join(sorted(available))}. " if available else ""
-        hint = (
-            f"--model {name} --cifar --data cifar10"
-            if name in list_models()
-            else "--model NAME --cifar --data cifar10"
-        )
-        raise FileNotFoundError(
-            f"No pre-trained CIFAR-10 checkpoint of {name!r} ships with the course (looked in {where}). "
-            f"{others}Train one with fit(), or on the command line: lightnets train {hint}"
-        )
-    entry = available[name]
-    path = Path(entry["file"])
-    digest = file_sha256(path)
-    if digest != entry.get("sha256"):
-        raise CheckpointError(
-            f"{path} is damaged or was changed: its SHA-256 is {digest}, but {MANIFEST} expects "
-            f"{entry.get('sha256')}; restore the file from the course repository"
-        )
-    model = load_model(path, device)
-    expected = {"name": entry.get("model", name), **entry.get("kwargs", {})}
-    if any(model.config.get(key) != value for key, value in expected.items()):
-        raise CheckpointError(
-            f"{path} holds a model built with {model.config}, but {MANIFEST} describes {expected}"
-        )
-    return model
-
-
-def _machine_description() -> str:
-    if torch.cuda.is_available():
-        return f"{torch.cuda.get_device_name()}, torch {torch.__version__}"
-    return f"CPU ({platform.processor() or platform.machine()}), torch {torch.__version__}"
-
-
-def save_pretrained_cifar10(
-    model: nn.Module,
-    *,
-    test_accuracy: float,
-    recipe: str,
-    epochs: int,
-    train_seconds: float,
-    sample_accuracy: float | None = None,
-    history: History | None = None,
-    machine: str | None = None,
-    date: str | None = None,
-    folder: str | os.PathLike | None = None,
-) -> Path:
-    """Write a trained CIFAR-10 model as a shipped checkpoint: ``<folder>/<name>.pt`` (float16
-    weights) and its entry in ``<folder>/manifest.json`` (replacing an older entry of that model).
-
-    Args:
-        model: a course model trained on CIFAR-10 with ``fit`` (which records its normalisation).
-        test_accuracy: its accuracy on the CIFAR-10 test split, 0 to 1, measured once, at the end.
-        recipe: how it was trained, in words (optimiser, schedule, batch size, augmentation, ...).
-        epochs: epochs trained.
-        train_seconds: training time.
-        sample_accuracy: its accuracy on the shipped sample (what a notebook in fast mode sees).
-        history: the training history, so notebooks can plot the curves.
-        machine: where it was trained; default this machine's GPU (or CPU) and torch version.
-        date: ISO date; default today.
-        folder: default: the repository's ``data/checkpoints``.
-
-    Returns:
-        The checkpoint's path.
-    """
-    config = _config_of(model, "save_pretrained_cifar10")
-    normalization = getattr(model, "normalization", None)
-    if not normalization:
-        raise ValueError(
-            "the model has no .normalization (mean and std of its training data); train it with fit(), or "
-            "set model.normalization = {'mean': [...], 'std': [...]} first"
-        )
-    if not 0 <= test_accuracy <= 1:
-        raise ValueError(f"test_accuracy is a fraction from 0 to 1, got {test_accuracy!r}")
-    folder = Path(folder) if folder is not None else _SHIPPED_CHECKPOINTS
-    file_name = f"{config['name']}.pt"
-    path = save_checkpoint(
-        folder / file_name,
-        model,
-        epoch=epochs,
-        history=history,
-        class_names=getattr(model, "class_names", None) or CIFAR10_CLASSES,
-        mean=normalization["mean"],
-        std=normalization["std"],
-        image_size=getattr(model, "image_size", None) or 32,
-        half=True,
-    )
-    manifest = _read_manifest(folder)
-    manifest[file_name] = {
-        "model": config["name"],
-        "kwargs": {key: value for key, value in config.items() if key != "name"},
-        "mean": list(normalization["mean"]),
-        "std": list(normalization["std"]),
-        "sha256": file_sha256(path),
-        "test_accuracy": float(test_accuracy),
-        "sample_accuracy": float(sample_accuracy) if sample_accuracy is not None else None,
-        "recipe": recipe,
-        "epochs": int(epochs),
-        "train_seconds": float(train_seconds),
-        "machine": machine or _machine_description(),
-        "date": date or datetime.date.today().isoformat(),
-    }
-    _atomic_write_text(folder / MANIFEST, json.dumps(dict(sorted(manifest.items())), indent=2) + "\n")
-    return path

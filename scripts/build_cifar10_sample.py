@@ -22,7 +22,7 @@ REPO_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_DIR))  # the script also runs from a checkout without an installed package
 
 # The archive reader the package's cifar10() uses, so both read the same files the same way.
-from lightnets_course.data import CIFAR10_CLASSES, _jpeg_split_files  # noqa: E402
+from lightnets_course.datasets import CIFAR10_CLASSES, jpeg_split_files  # noqa: E402
 
 SPLIT = "test"
 
@@ -30,7 +30,7 @@ SPLIT = "test"
 def read_split(archive: Path, split: str) -> dict[str, dict[str, bytes]]:
     """``{class: {file name: JPEG bytes}}`` of one split of the archive."""
     files: dict[str, dict[str, bytes]] = {}
-    for (name, file_name), data in _jpeg_split_files(archive, split).items():
+    for (name, file_name), data in jpeg_split_files(archive, split).items():
         files.setdefault(name, {})[file_name] = data
     return files
 

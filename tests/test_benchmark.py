@@ -18,7 +18,8 @@ import pytest
 import torch
 from torch import nn
 
-from lightnets_course import benchmark, viz
+from lightnets_course import benchmark, charts
+from lightnets_course import timing as timing_module
 from lightnets_course.benchmark import (
     g1_network,
     g2_network,
@@ -219,7 +220,7 @@ def test_g2_rejects_groups_that_do_not_divide():
 
 
 def test_plot_guideline_draws_measured_and_paper_bars(fast_tables):
-    figure = viz.plot_guideline(fast_tables["G3"])
+    figure = charts.plot_guideline(fast_tables["G3"])
     speed_ax, cost_ax = figure.axes[:2]
     assert len(speed_ax.patches) == 2 * 5 and len(cost_ax.patches) == 2 * 5
     bars = [c for c in speed_ax.containers if isinstance(c, matplotlib.container.BarContainer)]
@@ -272,7 +273,7 @@ def test_latency_feeds_random_inputs_in_inference_mode():
         assert x.shape == (4, 3, 8, 8)
         assert x.abs().sum() > 0 and 0.5 < x.std() < 1.5  # standard normal, never zeros
     distinct = {tuple(x.flatten()[:4].tolist()) for x in spy.inputs}
-    assert len(distinct) == benchmark._INPUT_BATCHES
+    assert len(distinct) == timing_module._INPUT_BATCHES
     assert not any(spy.seen_training) and not any(spy.seen_grad)
     assert spy.training
 
@@ -335,10 +336,10 @@ def test_cuda_is_refused_clearly_without_a_gpu(monkeypatch):
 
 
 def test_each_device_gets_its_own_clock():
-    assert benchmark._clock(torch.device("cpu")).__name__ == "time_cpu"
+    assert timing_module._clock(torch.device("cpu")).__name__ == "time_cpu"
     # CUDA events are made without touching a GPU, so the choice can be checked on any machine.
-    assert benchmark._clock(torch.device("cuda")).__name__ == "time_cuda"
-    assert benchmark._clock(torch.device("mps")).__name__ == "time_mps"
+    assert timing_module._clock(torch.device("cuda")).__name__ == "time_cuda"
+    assert timing_module._clock(torch.device("mps")).__name__ == "time_mps"
 
 
 @pytest.mark.parametrize(
@@ -350,8 +351,8 @@ def test_each_device_gets_its_own_clock():
         ({"cuda_graphs": True, "compile": True}, ValueError, r"cuda_graphs=True needs device='cuda'"),
         ({"input_size": (1, 3, 8, 8)}, ValueError, r"Leave out the batch dimension"),
         ({"input_size": (4, 8, 8)}, ValueError, r"cannot run on input_size=\(4, 8, 8\)"),
-        ({"batch_size": 0}, ValueError, r"batch_size must be a positive int; got 0"),
-        ({"repeats": 0}, ValueError, r"repeats must be an int >= 1; got 0"),
+        ({"batch_size": 0}, ValueError, r"batch_size must be a positive whole number, got 0"),
+        ({"repeats": 0}, ValueError, r"repeats must be a positive whole number, got 0"),
         ({"min_seconds": -1}, ValueError, r"min_seconds must be a number >= 0; got -1"),
         ({"dtype": "float16"}, TypeError, r"dtype must be a floating-point torch dtype"),
         ({"clock": "cpu"}, ValueError, r"clock must be 'wall' or 'thread'; got 'cpu'"),
@@ -398,7 +399,7 @@ def test_latency_table_and_its_plot():
         assert row["ms_per_image"] == pytest.approx(row["latency_ms"] / row["batch_size"])
         assert row["images_per_s"] == pytest.approx(1000 / row["ms_per_image"])
     assert table.rows[2]["macs"] == 14 * 14 * 32 * 27 + 12 * 12 * 32 * 32 * 9
-    figure = viz.plot_latency_vs_macs(table)
+    figure = charts.plot_latency_vs_macs(table)
     assert [len(c.get_offsets()) for c in figure.axes[0].collections] == [2, 2]
     plt.close(figure)
     with pytest.raises(ValueError, match=r"models is empty"):
@@ -479,33 +480,36 @@ def test_cli_bench_refuses_cuda_without_a_gpu(monkeypatch, capsys):
 
 
 @pytest.mark.parametrize(
-    ("script", "args", "label"),
+    ("args", "label"),
     [
-        ("guidelines.py", ["--fast", "--only", "G1", "--scales", "1"], "G1 x1"),
+        (["guidelines", "--fast", "--only", "G1", "--scales", "1"], "G1 x1"),
         (
-            "model_latency.py",
-            ["--models", "shufflenet_v2_x0_5", "--batch-sizes", "1", "--input-size", "64", "--warmup", "1"]
+            [
+                "models",
+                "--models",
+                "shufflenet_v2_x0_5",
+                "--batch-size",
+                "1",
+                "--input-size",
+                "64",
+                "--warmup",
+                "1",
+            ]
             + ["--repeats", "2", "--min-seconds", "0"],
             "models",
         ),
     ],
 )
-def test_benchmark_scripts_print_and_save_their_tables(script, args, label, tmp_path):
-    import subprocess
-    import sys
-    from pathlib import Path
+def test_cli_bench_prints_the_run_and_saves_its_tables(args, label, tmp_path, capsys):
+    from lightnets_course import cli
 
     out = tmp_path / "results.json"
-    repo = Path(__file__).resolve().parents[1]
-    done = subprocess.run(
-        [sys.executable, str(repo / "benchmarks" / script), *args, "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "Load average before:" in done.stdout and f"Saved {out}" in done.stdout
+    command = ["bench", *args, "--device", "cpu", "--markdown", "--json", str(out)]
+    assert cli.main(command) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("CPU ") and "Load average before:" in printed and f"Saved {out}" in printed
+    assert "|---" in printed  # Markdown tables
     saved = json.loads(out.read_text())
-    assert saved["command"] == f"python benchmarks/{script} " + " ".join([*args, "--out", str(out)])
-    assert {"load_before", "load_after", "seconds"} <= set(saved)
+    assert saved["command"] == "lightnets " + " ".join(command)
+    assert {"load_after", "seconds"} <= set(saved)
     assert saved["tables"][label]["rows"]

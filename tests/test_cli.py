@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from lightnets_course.checkpoint import load_checkpoint, load_model
 from lightnets_course.cli import main
 from lightnets_course.data import CIFAR10_CLASSES, get_data
+from lightnets_course.evaluate import evaluate
 from lightnets_course.models import get_model
 from lightnets_course.predict import predict
-from lightnets_course.train import evaluate, load_checkpoint, load_model
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "cifar10_sample"
 
@@ -121,7 +122,10 @@ def test_help_explains_with_examples(capsys):
             ["evaluate", "--checkpoint", "no/such/run.pt", "--data", "sample"],
             "checkpoint 'no/such/run.pt' does not exist",
         ),
-        (["predict", "--checkpoint", "no/such/run.pt", "photo.jpg"], "checkpoint 'no/such/run.pt' does not exist"),
+        (
+            ["predict", "--checkpoint", "no/such/run.pt", "photo.jpg"],
+            "checkpoint 'no/such/run.pt' does not exist",
+        ),
         (["profile", "alexnet", "--input-size", "0"], "--input-size must be a positive number of pixels"),
         ([], "usage: lightnets"),
     ],

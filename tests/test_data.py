@@ -16,9 +16,10 @@ import torch
 from _http_server import FileServer, closed_port_url
 from PIL import Image
 from torch.utils.data import DataLoader
+from torchvision import transforms
 
 import lightnets_course
-from lightnets_course import data
+from lightnets_course import data, datasets, images, paths
 from lightnets_course.data import (
     CIFAR10_CLASSES,
     CIFAR10_MEAN,
@@ -28,6 +29,7 @@ from lightnets_course.data import (
     DownloadError,
     ImageFileDataset,
     TensorImages,
+    cifar10_sample,
 )
 
 SAMPLE_DIR = Path(lightnets_course.__file__).resolve().parents[1] / "data" / "cifar10_sample"
@@ -337,7 +339,7 @@ def test_transforms_resize_crop_and_normalise():
     # CIFAR-sized evaluation is only ToTensor + Normalize.
     small = Image.fromarray(torch.randint(0, 256, (32, 32, 3), dtype=torch.uint8).numpy())
     expected = (
-        data.transforms.functional.to_tensor(small) - torch.tensor(CIFAR10_MEAN)[:, None, None]
+        transforms.functional.to_tensor(small) - torch.tensor(CIFAR10_MEAN)[:, None, None]
     ) / torch.tensor(CIFAR10_STD)[:, None, None]
     assert torch.allclose(data.eval_transform(32, CIFAR10_MEAN, CIFAR10_STD)(small), expected, atol=1e-6)
     assert data.train_transform(32)(small).shape == (3, 32, 32)
@@ -380,8 +382,8 @@ def test_flowers_downloads_verifies_and_extracts(tmp_path: Path, monkeypatch: py
     make_class_tree(tmp_path / "source", {"daisy": 10, "roses": 10})
     archive = tgz_of(tmp_path / "source", "flower_photos")
     with FileServer({"/flower_photos.tgz": archive}) as server:
-        monkeypatch.setattr(data, "FLOWERS_URL", server.url("/flower_photos.tgz"))
-        monkeypatch.setattr(data, "FLOWERS_SHA256", hashlib.sha256(archive).hexdigest())
+        monkeypatch.setattr(images, "FLOWERS_URL", server.url("/flower_photos.tgz"))
+        monkeypatch.setattr(images, "FLOWERS_SHA256", hashlib.sha256(archive).hexdigest())
         train, val = data.flowers(root=tmp_path / "root", image_size=32)
     assert (len(train), len(val)) == (18, 2)
     assert (tmp_path / "root" / "downloads" / "flower_photos.tgz").read_bytes() == archive
@@ -413,7 +415,7 @@ def test_cifar10_reads_a_jpeg_tree_and_caches_the_decoded_tensors(
     def no_decoding(_: bytes) -> torch.Tensor:
         raise AssertionError("the second load must come from the cache")
 
-    monkeypatch.setattr(data, "_decode_rgb", no_decoding)
+    monkeypatch.setattr(datasets, "decode_rgb", no_decoding)
     cached = data.cifar10("test", root=tmp_path, download=False)
     assert torch.equal(cached.images, test.images) and torch.equal(cached.labels, test.labels)
 
@@ -437,7 +439,7 @@ def test_cifar10_missing_offline_and_corrupt_sources_give_clear_errors(
         data.cifar10("val", root=tmp_path)
 
     url = closed_port_url("/cifar-10-python.tar.gz")
-    monkeypatch.setattr(data, "CIFAR10_URL", url)
+    monkeypatch.setattr(datasets, "CIFAR10_URL", url)
     with pytest.raises(DownloadError) as caught:
         data.cifar10(root=tmp_path)
     message = str(caught.value)
@@ -544,7 +546,7 @@ def test_data_root_prefers_argument_then_environment_then_checkout(
     assert data.data_root() == SAMPLE_DIR.parent
     monkeypatch.chdir(tmp_path)  # the current directory never matters
     assert data.data_root() == SAMPLE_DIR.parent
-    monkeypatch.setattr(data, "_REPO_DIR", tmp_path / "site-packages")  # installed, not a checkout
+    monkeypatch.setattr(paths, "REPO_ROOT", tmp_path / "site-packages")  # installed, not a checkout
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert data.data_root() == tmp_path / "home" / ".cache" / "lightnets"
 
@@ -595,3 +597,13 @@ def test_get_data_rejects_a_file_path(tmp_path: Path):
     file.write_bytes(b"zip")
     with pytest.raises(ValueError, match="existing folder"):
         data.get_data(os.fspath(file))
+
+
+def test_tensor_images_index_and_batch_like_torch_datasets():
+    sample = cifar10_sample()
+    image, label = sample[0]
+    assert image.shape == (3, 32, 32) and image.dtype == torch.uint8
+    assert isinstance(label, int) and sample.classes[label] == CIFAR10_CLASSES[label]
+    assert torch.equal(image, sample.images[0]) and label == int(sample.labels[0])
+    images, labels = next(iter(DataLoader(sample, batch_size=4)))
+    assert images.shape == (4, 3, 32, 32) and labels.tolist() == sample.labels[:4].tolist()

@@ -10,10 +10,13 @@ import torch
 from torch import nn
 
 from lightnets_course import device as device_module
+from lightnets_course import planning as planning_module
 from lightnets_course import train as train_module
+from lightnets_course.averaging import recompute_batchnorm
 from lightnets_course.data import DeviceLoader, cifar10_sample
 from lightnets_course.device import Setup, fastest_setup, pick_fastest
-from lightnets_course.train import fit, plan_epochs, recompute_batchnorm
+from lightnets_course.planning import plan_epochs
+from lightnets_course.train import fit
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
@@ -99,9 +102,9 @@ def measured(name: str, channels_last: bool, dtype, seconds: float) -> Setup:
 
 def test_a_setup_other_than_the_plain_one_must_be_clearly_faster():
     plain = measured("plain", False, None, 1.00)
-    slightly = measured("cl", True, None, 0.90)  # 1.11x: within the noise of a busy machine
+    slightly = measured("cl", True, None, 0.97)  # 1.03x: within the noise of a few timed steps
     assert pick_fastest([plain, slightly]) is plain
-    assert "nothing else was 1.15x faster" in plain.reason
+    assert "nothing else was 1.05x faster" in plain.reason
     clearly = measured("cl", True, None, 0.70)  # 1.43x, as MobileNetV1 on the course's CPU
     bf16 = measured("bf16", False, torch.bfloat16, 0.80)
     assert pick_fastest([plain, clearly, bf16]) is clearly
@@ -155,6 +158,7 @@ def fake_clock(monkeypatch):
         return next(ticks)
 
     monkeypatch.setattr(device_module, "clock", clock)
+    monkeypatch.setattr(planning_module, "clock", clock)
     monkeypatch.setattr(train_module, "clock", clock)
 
 

@@ -147,6 +147,16 @@ def widget_state_problems(nb: nbformat.NotebookNode) -> list[str]:
     ]
 
 
+def marker_problems(nb: nbformat.NotebookNode) -> list[str]:
+    """nbval's markers belong in cell tags (``nbval-check-output``), not in the code a learner reads."""
+    return [
+        f"cell {index}: move {line.strip()!r} to the cell's tags ({line.strip()[2:].lower().replace('_', '-')})"
+        for index, cell in _code_cells(nb)
+        for line in cell.source.splitlines()
+        if line.strip().startswith("# NBVAL_")
+    ]
+
+
 CHECKS = (
     schema_problems,
     kernel_problems,
@@ -155,6 +165,7 @@ CHECKS = (
     machine_path_problems,
     output_size_problems,
     widget_state_problems,
+    marker_problems,
 )
 
 
@@ -240,8 +251,8 @@ def test_error_outputs_are_flagged_unless_the_cell_fails_on_purpose():
         ("output", "saved to /home/alice/lightnets/runs/best.pt\n"),
         ("output", "FileNotFoundError: C:\\Users\\alice\\data\\cifar.npz\n"),
         # (split literals: this file must not itself contain the machine paths it tests for)
-        ("output", "loaded /ro" "ot/.cache/torch/hub/checkpoints/mobilenet_v2.pth\n"),
-        ("source", 'checkpoint = "/wo' 'rk/lightnets/data/checkpoints/alexnet.pt"'),
+        ("output", "loaded /root/.cache/torch/hub/checkpoints/mobilenet_v2.pth\n"),
+        ("source", 'checkpoint = "/work/lightnets/data/checkpoints/alexnet.pt"'),
         ("source", "![plot](/Users/alice/Desktop/plot.png)"),
     ],
 )
@@ -282,6 +293,13 @@ def test_oversized_outputs_and_notebooks_are_flagged():
     assert len(problems) == 1 and problems[0].startswith("cell 3 has a 213 kB output (limit 200 kB)")
     problems = output_size_problems(nb, output_limit=10**6, notebook_limit=100_000)
     assert len(problems) == 1 and re.fullmatch(r"the notebook is 21\d kB \(limit 100 kB\)", problems[0])
+
+
+def test_nbval_markers_in_source_are_flagged():
+    nb = _clean_notebook()
+    nb.cells[1].source = "# NBVAL_CHECK_OUTPUT\nprint(1)"
+    [problem] = marker_problems(nb)
+    assert "move '# NBVAL_CHECK_OUTPUT' to the cell's tags (nbval-check-output)" in problem
 
 
 def test_widget_metadata_without_state_is_flagged():

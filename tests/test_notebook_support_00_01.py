@@ -13,7 +13,13 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from lightnets_course import exercises, widgets  # noqa: E402
+from lightnets_course import (  # noqa: E402
+    charts,
+    exercises,
+    layers,  # noqa: E402
+    viz,  # noqa: E402
+    widgets,
+)
 from lightnets_course.data import CIFAR10_CLASSES, TensorImages, get_data  # noqa: E402
 from lightnets_course.models import alexnet_half  # noqa: E402
 
@@ -46,7 +52,7 @@ def _shown(fig) -> list[tuple[str, int]]:
 
 
 def test_sample_images_of_all_classes_go_round_robin(tiny_images):
-    fig = widgets.plot_sample_images(tiny_images, count=7, columns=3)
+    fig = viz.plot_sample_images(tiny_images, count=7, columns=3)
     # Image k of every class before image k + 1 of any: cat 0, dog 1, frog 3, cat 2, dog 6, frog 5, cat 4.
     assert _shown(fig) == [
         ("cat", 0),
@@ -62,21 +68,21 @@ def test_sample_images_of_all_classes_go_round_robin(tiny_images):
 
 
 def test_sample_images_of_one_class_are_titled_with_their_index(tiny_images):
-    fig = widgets.plot_sample_images(tiny_images, "frog", count=16)
+    fig = viz.plot_sample_images(tiny_images, "frog", count=16)
     assert _shown(fig) == [("#3", 3), ("#5", 5), ("#8", 8)]
     assert fig._suptitle.get_text() == "frog: 3 of its 3 images"
-    fig = widgets.plot_sample_images(tiny_images, "cat", count=2)
+    fig = viz.plot_sample_images(tiny_images, "cat", count=2)
     assert _shown(fig) == [("#0", 0), ("#2", 2)]
     assert fig._suptitle.get_text() == "cat: 2 of its 5 images"
 
 
 def test_sample_images_bad_input_gets_clear_errors(tiny_images):
     with pytest.raises(ValueError, match=r"class_name 'horse' is not a class of this dataset; choose one of"):
-        widgets.plot_sample_images(tiny_images, "horse")
-    with pytest.raises(ValueError, match="count must be a positive whole number; got 0"):
-        widgets.plot_sample_images(tiny_images, count=0)
+        viz.plot_sample_images(tiny_images, "horse")
+    with pytest.raises(ValueError, match="count must be a positive whole number, got 0"):
+        viz.plot_sample_images(tiny_images, count=0)
     with pytest.raises(TypeError, match="data must be a TensorImages such as cifar10_sample"):
-        widgets.plot_sample_images(tiny_images.images)
+        viz.plot_sample_images(tiny_images.images)
 
 
 def test_sample_browser_offers_every_class_and_draws_the_chosen_one(tiny_images, monkeypatch):
@@ -118,7 +124,7 @@ def test_sample_browser_defaults_to_the_shipped_sample():
 def test_conv_layer_numbers_equal_a_real_conv2d(
     input_size, in_channels, out_channels, kernel_size, stride, padding
 ):
-    numbers = widgets.conv_layer_numbers(input_size, in_channels, out_channels, kernel_size, stride, padding)
+    numbers = layers.conv_layer_numbers(input_size, in_channels, out_channels, kernel_size, stride, padding)
     conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding)
     output = conv(torch.zeros(1, in_channels, input_size, input_size))
     assert output.shape == (1, out_channels, numbers["output_size"], numbers["output_size"])
@@ -129,43 +135,43 @@ def test_conv_layer_numbers_equal_a_real_conv2d(
 
 def test_conv_layer_numbers_find_the_pixels_no_window_reads():
     # The 2012 paper's conv1 at 224: (224 - 11) / 4 = 53.25 steps, so 1 pixel is left over; 227 fits.
-    assert widgets.conv_layer_numbers(224, 3, 96, 11, stride=4)["dropped"] == 1
-    assert widgets.conv_layer_numbers(227, 3, 96, 11, stride=4)["dropped"] == 0
-    assert widgets.conv_layer_numbers(227, 3, 96, 11, stride=4)["output_size"] == 55
-    assert widgets.conv_layer_numbers(8, 1, 1, 3, stride=1, bias=False)["params"] == 9
+    assert layers.conv_layer_numbers(224, 3, 96, 11, stride=4)["dropped"] == 1
+    assert layers.conv_layer_numbers(227, 3, 96, 11, stride=4)["dropped"] == 0
+    assert layers.conv_layer_numbers(227, 3, 96, 11, stride=4)["output_size"] == 55
+    assert layers.conv_layer_numbers(8, 1, 1, 3, stride=1, bias=False)["params"] == 9
 
 
 def test_conv_layer_numbers_bad_input_gets_clear_errors():
     with pytest.raises(
         ValueError, match=r"kernel_size 11 is larger than the padded input, .* = 9: no window fits"
     ):
-        widgets.conv_layer_numbers(5, 3, 8, 11, padding=2)
-    with pytest.raises(ValueError, match="stride must be a positive whole number; got 0"):
-        widgets.conv_layer_numbers(32, 3, 8, 3, stride=0)
+        layers.conv_layer_numbers(5, 3, 8, 11, padding=2)
+    with pytest.raises(ValueError, match="stride must be a positive whole number, got 0"):
+        layers.conv_layer_numbers(32, 3, 8, 3, stride=0)
     with pytest.raises(ValueError, match="padding must be a whole number of at least 0; got -1"):
-        widgets.conv_layer_numbers(32, 3, 8, 3, padding=-1)
-    with pytest.raises(ValueError, match="in_channels must be a positive whole number; got 2.5"):
-        widgets.conv_layer_numbers(32, 2.5, 8, 3)
+        layers.conv_layer_numbers(32, 3, 8, 3, padding=-1)
+    with pytest.raises(ValueError, match="in_channels must be a positive whole number, got 2.5"):
+        layers.conv_layer_numbers(32, 2.5, 8, 3)
 
 
 def test_describe_conv_layer_writes_out_the_formulas():
-    text = widgets.describe_conv_layer(224, 3, 48, 11, stride=4, padding=2)
+    text = layers.describe_conv_layer(224, 3, 48, 11, stride=4, padding=2)
     assert "output side: (224 + 2*2 - 11) // 4 + 1 = 55  ->  output 48 x 55 x 55" in text
     assert "the last 1 row(s) and column(s) of the padded input are never read" in text
     assert "params: 11*11*3*48 weights + 48 biases = 17,472" in text
     assert "MACs: 55*55 positions * 48 filters * 11*11*3 = 52,707,600" in text
-    assert "never read" not in widgets.describe_conv_layer(227, 3, 96, 11, stride=4)
+    assert "never read" not in layers.describe_conv_layer(227, 3, 96, 11, stride=4)
 
 
 def test_plot_conv_windows_draws_one_bar_per_output_position():
-    ax = widgets.plot_conv_windows(13, 3, stride=2, padding=1).axes[0]
+    ax = charts.plot_conv_windows(13, 3, stride=2, padding=1).axes[0]
     bars = ax.containers[0].patches
     assert len(bars) == 7  # (13 + 2 - 3) // 2 + 1
     assert [bar.get_x() for bar in bars] == [-1, 1, 3, 5, 7, 9, 11]
     assert all(bar.get_width() == 3 for bar in bars)
     legend = [text.get_text() for text in ax.get_legend().get_texts()]
     assert legend == ["padding"]
-    ax = widgets.plot_conv_windows(224, 11, stride=4, padding=0).axes[0]
+    ax = charts.plot_conv_windows(224, 11, stride=4, padding=0).axes[0]
     assert [text.get_text() for text in ax.get_legend().get_texts()] == ["never read"]
 
 

@@ -13,7 +13,15 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from lightnets_course import exercises, papers, viz, widgets  # noqa: E402
+from lightnets_course import (  # noqa: E402
+    charts,
+    exercises,
+    layers,  # noqa: E402
+    papers,
+    scaling,  # noqa: E402
+    viz,
+    widgets,
+)
 from lightnets_course.complexity import profile  # noqa: E402
 
 
@@ -39,7 +47,7 @@ def _measured(conv: nn.Module, channels: int, size: int) -> dict[str, int]:
 def test_conv_costs_equal_what_real_layers_count(
     kernel_size, in_channels, out_channels, groups, feature_size
 ):
-    rows = widgets.conv_costs(kernel_size, in_channels, out_channels, groups, feature_size).rows
+    rows = layers.conv_costs(kernel_size, in_channels, out_channels, groups, feature_size).rows
     pad = kernel_size // 2
     standard = nn.Conv2d(in_channels, out_channels, kernel_size, padding=pad, bias=False)
     chosen = nn.Conv2d(in_channels, out_channels, kernel_size, padding=pad, groups=groups, bias=False)
@@ -55,7 +63,7 @@ def test_conv_costs_equal_what_real_layers_count(
 
 
 def test_conv_costs_reproduce_the_papers_table3_layer():
-    rows = widgets.conv_costs(3, 512, 512, groups=1, feature_size=14).rows
+    rows = layers.conv_costs(3, 512, 512, groups=1, feature_size=14).rows
     standard_macs, standard_params = papers.MOBILENET_V1_TABLE3["Convolution"]
     separable_macs, separable_params = papers.MOBILENET_V1_TABLE3["Depthwise Separable Conv"]
     assert round(rows[0]["macs"] / 1e6) == standard_macs
@@ -76,24 +84,24 @@ def test_conv_costs_reproduce_the_papers_table3_layer():
     ],
 )
 def test_conv_costs_names_the_kind_of_convolution(in_channels, out_channels, groups, kind):
-    label = widgets.conv_costs(3, in_channels, out_channels, groups, 8).rows[1]["conv"]
+    label = layers.conv_costs(3, in_channels, out_channels, groups, 8).rows[1]["conv"]
     assert label.startswith(f"chosen: {kind}") and f"groups={groups}" in label
 
 
 def test_conv_costs_explain_bad_arguments():
     with pytest.raises(ValueError, match=r"groups=3 must divide both in_channels=64 and out_channels=64"):
-        widgets.conv_costs(3, 64, 64, groups=3)
+        layers.conv_costs(3, 64, 64, groups=3)
     with pytest.raises(ValueError, match=r"kernel_size must be odd.*got 4"):
-        widgets.conv_costs(4, 64, 64)
-    with pytest.raises(ValueError, match=r"in_channels must be a positive whole number; got 0"):
-        widgets.conv_costs(3, 0, 64)
-    with pytest.raises(ValueError, match=r"feature_size must be a positive whole number; got 2.5"):
-        widgets.conv_costs(3, 8, 8, feature_size=2.5)
+        layers.conv_costs(4, 64, 64)
+    with pytest.raises(ValueError, match=r"in_channels must be a positive whole number, got 0"):
+        layers.conv_costs(3, 0, 64)
+    with pytest.raises(ValueError, match=r"feature_size must be a positive whole number, got 2.5"):
+        layers.conv_costs(3, 8, 8, feature_size=2.5)
 
 
 def test_plot_conv_costs_draws_one_labelled_bar_per_convolution_and_cost():
-    table = widgets.conv_costs(3, 64, 64, groups=64, feature_size=14)
-    fig = viz.plot_conv_costs(table)
+    table = layers.conv_costs(3, 64, 64, groups=64, feature_size=14)
+    fig = charts.plot_conv_costs(table)
     assert [ax.get_title() for ax in fig.axes] == ["params", "macs", "mem_access"]
     for ax, cost in zip(fig.axes, ("params", "macs", "mem_access")):
         widths = [patch.get_width() for patch in ax.patches]
@@ -120,7 +128,7 @@ def test_conv_cost_explorer_shows_the_table_for_the_sliders():
     explorer = widgets.conv_cost_explorer()
     controls = {child.description: child for child in explorer.children[:-1]}
     controls["groups"].value = 64
-    assert explorer.result.rows == widgets.conv_costs(3, 64, 64, groups=64, feature_size=28).rows
+    assert explorer.result.rows == layers.conv_costs(3, 64, 64, groups=64, feature_size=28).rows
     controls["groups"].value = 128  # more groups than channels: a message, not a crash
     assert explorer.result is None
 
@@ -131,51 +139,54 @@ def test_conv_cost_explorer_shows_the_table_for_the_sliders():
 
 def test_mobilenet_v1_tradeoff_matches_tables_6_and_7():
     for alpha, (top1, paper_macs, paper_params) in papers.MOBILENET_V1_TABLE6.items():
-        point = widgets.mobilenet_v1_tradeoff(alpha, 224)
+        point = scaling.mobilenet_v1_tradeoff(alpha, 224)
         assert abs(point["macs"] / 1e6 - paper_macs) <= 0.01 * paper_macs
         assert round(point["params"] / 1e6, 1) == paper_params
         assert (point["paper_top1"], point["paper_table"]) == (top1, "Table 6")
     for resolution, (top1, paper_macs, _) in papers.MOBILENET_V1_TABLE7.items():
-        point = widgets.mobilenet_v1_tradeoff(1.0, resolution)
+        point = scaling.mobilenet_v1_tradeoff(1.0, resolution)
         assert abs(point["macs"] / 1e6 - paper_macs) <= 0.01 * paper_macs
         assert point["paper_top1"] == top1
 
 
 def test_mobilenet_v1_tradeoff_off_the_papers_grid():
-    point = widgets.mobilenet_v1_tradeoff(0.5, 160)
+    point = scaling.mobilenet_v1_tradeoff(0.5, 160)
     assert point["macs"] == 76_524_800  # the paper's Table 9 lists this network at 76 M
-    assert (point["paper_top1"], point["paper_table"]) == (None, None)
+    assert (point["paper_top1"], point["paper_table"]) == (60.2, "Table 9")
+    elsewhere = scaling.mobilenet_v1_tradeoff(0.5, 192)
+    assert (elsewhere["paper_top1"], elsewhere["paper_table"]) == (None, None)
     # A float slider's 0.7500000000000001 still finds the paper's row.
     assert (
-        widgets.mobilenet_v1_tradeoff(0.25 + 0.05 * 10, 224)["paper_top1"]
+        scaling.mobilenet_v1_tradeoff(0.25 + 0.05 * 10, 224)["paper_top1"]
         == papers.MOBILENET_V1_TABLE6[0.75][0]
     )
 
 
 def test_mobilenet_v1_tradeoff_explains_bad_arguments():
     with pytest.raises(ValueError, match=r"resolution must be a whole number of pixels, at least 32.*got 16"):
-        widgets.mobilenet_v1_tradeoff(1.0, 16)
+        scaling.mobilenet_v1_tradeoff(1.0, 16)
     with pytest.raises(ValueError, match=r"width_mult must be a number in \(0, 4\].*got 0"):
-        widgets.mobilenet_v1_tradeoff(0, 224)
+        scaling.mobilenet_v1_tradeoff(0, 224)
 
 
 def test_plot_mobilenet_v1_tradeoff_marks_the_chosen_network():
-    on_grid = viz.plot_mobilenet_v1_tradeoff(widgets.mobilenet_v1_tradeoff(0.5, 224))
+    on_grid = charts.plot_mobilenet_v1_tradeoff(scaling.mobilenet_v1_tradeoff(0.5, 224))
     star = [line for line in on_grid.axes[0].lines if line.get_marker() == "*"]
     assert len(star) == 1
     assert star[0].get_xdata()[0] == pytest.approx(149.497088)
     assert star[0].get_ydata()[0] == papers.MOBILENET_V1_TABLE6[0.5][0]
-    off_grid = viz.plot_mobilenet_v1_tradeoff(widgets.mobilenet_v1_tradeoff(0.5, 160))
+    off_grid = charts.plot_mobilenet_v1_tradeoff(scaling.mobilenet_v1_tradeoff(0.5, 192))
     assert not [line for line in off_grid.axes[0].lines if line.get_marker() == "*"]
     labels = off_grid.axes[0].get_legend_handles_labels()[1]
-    assert labels[-1] == "alpha=0.5, 160px: 77 M MACs (no paper accuracy)"
+    assert labels[-1] == "alpha=0.5, 192px: 110 M MACs (no paper accuracy)"
+    assert "paper, Table 9" in labels  # 0.5 MobileNet-160 and AlexNet
 
 
 def test_mobilenet_v1_explorer_follows_the_sliders():
     explorer = widgets.mobilenet_v1_explorer()
     controls = {child.description: child for child in explorer.children[:-1]}
     controls["resolution"].value = 160
-    assert explorer.result == widgets.mobilenet_v1_tradeoff(1.0, 160)
+    assert explorer.result == scaling.mobilenet_v1_tradeoff(1.0, 160)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -15,19 +15,18 @@ import torchvision  # noqa: E402
 from torch import nn  # noqa: E402
 
 from lightnets_course import exercises, papers  # noqa: E402
+from lightnets_course.charts import plot_activations, plot_channel_widths  # noqa: E402
 from lightnets_course.complexity import profile  # noqa: E402
 from lightnets_course.models import mobilenet_v3_small  # noqa: E402
-from lightnets_course.models.blocks import InvertedResidual, InvertedResidualV3, make_divisible  # noqa: E402
-from lightnets_course.viz import plot_activations, plot_channel_widths  # noqa: E402
-from lightnets_course.widgets import (  # noqa: E402
+from lightnets_course.models.blocks import (  # noqa: E402  # noqa: E402
     ACTIVATIONS,
+    InvertedResidual,
+    InvertedResidualV3,
     activation_curves,
-    activation_explorer,
-    channel_widths,
-    inverted_residual_widths,
-    mobilenet_v2_cost,
-    mobilenet_v2_explorer,
+    make_divisible,
 )
+from lightnets_course.scaling import channel_widths, inverted_residual_widths, mobilenet_v2_cost  # noqa: E402
+from lightnets_course.widgets import activation_explorer, mobilenet_v2_explorer  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -16,9 +16,20 @@ import torch  # noqa: E402
 from matplotlib.collections import PathCollection  # noqa: E402
 from torchvision.models import get_model_weights  # noqa: E402
 
-from lightnets_course import benchmark, exercises, papers, viz, widgets  # noqa: E402
+from lightnets_course import (  # noqa: E402
+    benchmark,
+    charts,
+    comparison,  # noqa: E402
+    exercises,
+    papers,
+    widgets,
+)
 from lightnets_course.complexity import Table, compare, conv_mem_access, profile  # noqa: E402
-from lightnets_course.models import get_model, list_models  # noqa: E402
+from lightnets_course.models import (  # noqa: E402
+    blocks,  # noqa: E402
+    get_model,
+    list_models,
+)
 from lightnets_course.models.blocks import ShuffleUnit, channel_shuffle  # noqa: E402
 
 
@@ -34,7 +45,7 @@ def _close_figures():
 
 @pytest.mark.parametrize(("channels", "groups"), [(6, 2), (12, 3), (24, 4), (116, 2), (5, 1), (8, 8)])
 def test_shuffle_order_follows_the_grid_transpose(channels, groups):
-    order = widgets.channel_shuffle_order(channels, groups)
+    order = blocks.channel_shuffle_order(channels, groups)
     per_group = channels // groups
     # Position j * groups + k holds channel j of group k.
     assert order == [k * per_group + j for j in range(per_group) for k in range(groups)]
@@ -43,9 +54,9 @@ def test_shuffle_order_follows_the_grid_transpose(channels, groups):
 
 def test_shuffle_order_is_what_the_package_does_to_real_feature_maps():
     x = torch.randn(2, 12, 5, 5)
-    order = widgets.channel_shuffle_order(12, 3)
+    order = blocks.channel_shuffle_order(12, 3)
     assert torch.equal(channel_shuffle(x, 3), x[:, order])
-    assert widgets.channel_shuffle_order(6, 2) == [0, 3, 1, 4, 2, 5]
+    assert blocks.channel_shuffle_order(6, 2) == [0, 3, 1, 4, 2, 5]
 
 
 def test_basic_unit_passes_half_its_channels_through_on_even_positions():
@@ -68,17 +79,17 @@ def test_basic_unit_passes_half_its_channels_through_on_even_positions():
 )
 def test_shuffle_order_rejects_bad_arguments(channels, groups, message):
     with pytest.raises(ValueError, match=message):
-        widgets.channel_shuffle_order(channels, groups)
+        blocks.channel_shuffle_order(channels, groups)
 
 
 def test_plot_channel_shuffle_draws_each_channel_before_and_after_and_a_line_per_channel():
-    figure = viz.plot_channel_shuffle(widgets.channel_shuffle_order(12, 3), 3)
+    figure = charts.plot_channel_shuffle(blocks.channel_shuffle_order(12, 3), 3)
     ax = figure.axes[0]
     rows = [c for c in ax.collections if isinstance(c, PathCollection)]
     assert [len(c.get_offsets()) for c in rows] == [12, 12]
     assert len(ax.lines) == 12
     # Each line runs from a channel's place before (y=1) to its place after (y=0).
-    order = widgets.channel_shuffle_order(12, 3)
+    order = blocks.channel_shuffle_order(12, 3)
     assert sorted((tuple(line.get_xdata()), tuple(line.get_ydata())) for line in ax.lines) == sorted(
         ((channel, position), (1, 0)) for position, channel in enumerate(order)
     )
@@ -94,16 +105,16 @@ def test_plot_channel_shuffle_draws_each_channel_before_and_after_and_a_line_per
 )
 def test_plot_channel_shuffle_rejects_bad_input(order, groups, message):
     with pytest.raises(ValueError, match=message):
-        viz.plot_channel_shuffle(order, groups)
+        charts.plot_channel_shuffle(order, groups)
 
 
 def test_channel_shuffle_explorer_redraws_for_new_groups():
     explorer = widgets.channel_shuffle_explorer()
     groups, per_group = explorer.children[:2]
     assert (groups.value, per_group.value) == (2, 4)
-    assert explorer.result == widgets.channel_shuffle_order(8, 2)
+    assert explorer.result == blocks.channel_shuffle_order(8, 2)
     groups.value = 3
-    assert explorer.result == widgets.channel_shuffle_order(12, 3)
+    assert explorer.result == blocks.channel_shuffle_order(12, 3)
     assert not groups.continuous_update and not per_group.continuous_update
 
 
@@ -145,21 +156,21 @@ def test_check_shuffle_position(capsys):
 
 def test_imagenet_top1_reads_torchvision_metadata_and_the_papers():
     for name in ("alexnet", "mobilenet_v2", "mobilenet_v3_small", "shufflenet_v2_x1_5"):
-        top1 = widgets.imagenet_top1(name)
+        top1 = comparison.imagenet_top1(name)
         expected = get_model_weights(name).DEFAULT.meta["_metrics"]["ImageNet-1K"]["acc@1"]
         assert top1["torchvision"] == top1["top1"] == expected
         assert top1["source"] == "torchvision weights"
-    v1 = widgets.imagenet_top1("mobilenet_v1")
+    v1 = comparison.imagenet_top1("mobilenet_v1")
     assert v1["torchvision"] is None and v1["top1"] == v1["paper"] == papers.MOBILENET_V1_TABLE6[1.0][0]
     assert "Table 6" in v1["source"]
     # ShuffleNetV2's Table 8 gives errors: the accuracy is 100 minus the error.
-    assert widgets.imagenet_top1("shufflenet_v2_x1_0")["paper"] == round(
+    assert comparison.imagenet_top1("shufflenet_v2_x1_0")["paper"] == round(
         100 - papers.SHUFFLENET_V2_TABLE8["ShuffleNet v2 1x"][1], 1
     )
-    assert widgets.imagenet_top1("alexnet_half")["top1"] is None
-    assert set(widgets.PAPER_IMAGENET_TOP1) == set(list_models()) - {"alexnet_half"}
+    assert comparison.imagenet_top1("alexnet_half")["top1"] is None
+    assert set(papers.PAPER_IMAGENET_TOP1) == set(list_models()) - {"alexnet_half"}
     with pytest.raises(ValueError, match="unknown model 'resnet50'"):
-        widgets.imagenet_top1("resnet50")
+        comparison.imagenet_top1("resnet50")
 
 
 ROWS = [
@@ -173,17 +184,17 @@ ROWS = [
 
 
 def test_pareto_front_keeps_only_models_nothing_beats():
-    assert [row["model"] for row in viz.pareto_front(ROWS, "macs", "top1")] == ["a", "b", "d"]
+    assert [row["model"] for row in comparison.pareto_front(ROWS, "macs", "top1")] == ["a", "b", "d"]
     # Two identical points beat neither each other: both stay.
     twins = [{"model": "x", "macs": 1, "top1": 1.0}, {"model": "y", "macs": 1, "top1": 1.0}]
-    assert len(viz.pareto_front(twins, "macs", "top1")) == 2
-    assert [row["model"] for row in viz.pareto_front(Table(ROWS), "macs", "top1")] == ["a", "b", "d"]
+    assert len(comparison.pareto_front(twins, "macs", "top1")) == 2
+    assert [row["model"] for row in comparison.pareto_front(Table(ROWS), "macs", "top1")] == ["a", "b", "d"]
     with pytest.raises(ValueError, match="no row has a 'latency_ms' column"):
-        viz.pareto_front(ROWS, "latency_ms", "top1")
+        comparison.pareto_front(ROWS, "latency_ms", "top1")
 
 
 def test_plot_pareto_fills_the_front_and_draws_its_staircase():
-    figure = viz.plot_pareto(ROWS, "macs", "top1", title="test")
+    figure = charts.plot_pareto(ROWS, "macs", "top1", title="test")
     ax = figure.axes[0]
     points = [c for c in ax.collections if isinstance(c, PathCollection)]
     assert len(points) == 5  # f has no accuracy
@@ -195,45 +206,48 @@ def test_plot_pareto_fills_the_front_and_draws_its_staircase():
 
 
 def test_spearman():
-    assert widgets.spearman([1, 2, 3, 4], [10, 20, 30, 400]) == pytest.approx(1.0)
-    assert widgets.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
-    assert widgets.spearman([1, 2, 3, 4], [10, 20, 40, 30]) == pytest.approx(0.8)
+    assert comparison.spearman([1, 2, 3, 4], [10, 20, 30, 400]) == pytest.approx(1.0)
+    assert comparison.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert comparison.spearman([1, 2, 3, 4], [10, 20, 40, 30]) == pytest.approx(0.8)
     # Ties share their average rank: ranks (1, 2.5, 2.5, 4) against (1, 2, 3, 4).
     # Deviations from the mean rank 2.5: (-1.5, 0, 0, 1.5) and (-1.5, -0.5, 0.5, 1.5).
     expected = 4.5 / (4.5**0.5 * 5**0.5)
-    assert widgets.spearman([1, 2, 2, 3], [1, 2, 3, 4]) == pytest.approx(expected)
+    assert comparison.spearman([1, 2, 2, 3], [1, 2, 3, 4]) == pytest.approx(expected)
     for x, y, message in (
         ([1, 2], [1, 2, 3], "equally long"),
         ([1], [1], "at least 2 pairs"),
         ([1, 1, 1], [1, 2, 3], "all values of x"),
     ):
         with pytest.raises(ValueError, match=message):
-            widgets.spearman(x, y)
+            comparison.spearman(x, y)
 
 
 def test_comparison_rows_join_counts_latency_and_accuracy():
     costs = compare(["shufflenet_v2_x0_5", "alexnet_half"], (3, 224, 224))
-    rows = widgets.comparison_rows(costs, {"shufflenet_v2_x0_5": 12.5})
+    rows = comparison.comparison_rows(costs, {"shufflenet_v2_x0_5": 12.5})
     assert [row["model"] for row in rows] == ["shufflenet_v2_x0_5", "alexnet_half"]
     assert rows[0]["macs"] == costs.rows[0]["macs"] and rows[0]["params"] == costs.rows[0]["params"]
     assert rows[0]["latency_ms"] == 12.5 and rows[1]["latency_ms"] is None
-    assert rows[0]["top1"] == widgets.imagenet_top1("shufflenet_v2_x0_5")["top1"]
+    assert rows[0]["top1"] == comparison.imagenet_top1("shufflenet_v2_x0_5")["paper"]  # one source for all
     assert rows[1]["top1"] is None
-    assert "latency_ms" not in widgets.comparison_rows(costs)[0]
+    by_torchvision = comparison.comparison_rows(costs, accuracy="torchvision")
+    assert by_torchvision[0]["top1"] == comparison.imagenet_top1("shufflenet_v2_x0_5")["torchvision"]
+    assert by_torchvision[0]["source"] == "torchvision weights"
+    assert "latency_ms" not in comparison.comparison_rows(costs)[0]
     with pytest.raises(ValueError, match="complexity.compare"):
-        widgets.comparison_rows([{"model": "x"}])
+        comparison.comparison_rows([{"model": "x"}])
 
 
 def test_comparison_table_sorts_by_cost_and_marks_the_front():
-    table = widgets.comparison_table(ROWS, ["a", "b", "c", "d"], cost="macs")
+    table = comparison.comparison_table(ROWS, ["a", "b", "c", "d"], cost="macs")
     assert [row["model"] for row in table.rows] == ["a", "b", "c", "d"]
     assert [row["pareto"] for row in table.rows] == ["yes", "yes", "", "yes"]
     # Among fewer models the front changes: without b, c is on it.
-    assert [row["pareto"] for row in widgets.comparison_table(ROWS, ["a", "c"]).rows] == ["yes", "yes"]
+    assert [row["pareto"] for row in comparison.comparison_table(ROWS, ["a", "c"]).rows] == ["yes", "yes"]
     with pytest.raises(ValueError, match=r"unknown model\(s\) \['z'\]"):
-        widgets.comparison_table(ROWS, ["a", "z"])
+        comparison.comparison_table(ROWS, ["a", "z"])
     with pytest.raises(ValueError, match="'latency_ms'"):
-        widgets.comparison_table(ROWS, cost="latency_ms")
+        comparison.comparison_table(ROWS, cost="latency_ms")
 
 
 def test_comparison_explorer_switches_the_cost_axis():
@@ -276,8 +290,9 @@ def test_recorded_results_rejects_bad_names_and_files(tmp_path):
 
 
 def _front_from_published_numbers(cost: str) -> set[str]:
-    """The ImageNet top-1 front against ``cost`` ("params" or "macs") from torchvision's published metadata
-    alone (MobileNetV1: its paper's Table 6), independent of the package's counting."""
+    """The front of the papers' ImageNet top-1 against ``cost`` ("params" or "macs"), with the costs from
+    torchvision's published metadata (MobileNetV1: its paper's Table 6), independent of the package's
+    counting."""
     points = {}
     for name in list_models():
         if name in ("mobilenet_v1", "alexnet_half"):
@@ -285,7 +300,7 @@ def _front_from_published_numbers(cost: str) -> set[str]:
         meta = get_model_weights(name).DEFAULT.meta
         points[name] = (
             meta["num_params"] if cost == "params" else meta["_ops"] * 1e9,
-            meta["_metrics"]["ImageNet-1K"]["acc@1"],
+            papers.PAPER_IMAGENET_TOP1[name][0],
         )
     top1, mmacs, mparams = papers.MOBILENET_V1_TABLE6[1.0]
     points["mobilenet_v1"] = ((mparams if cost == "params" else mmacs) * 1e6, top1)
@@ -303,7 +318,7 @@ def test_check_params_front(capsys):
     assert "change sides" in capsys.readouterr().out
     assert exercises.check_params_front(set(front)) is True
     capsys.readouterr()
-    off_front = sorted(set(widgets.PAPER_IMAGENET_TOP1) - front)
+    off_front = sorted(set(papers.PAPER_IMAGENET_TOP1) - front)
     assert exercises.check_params_front(sorted(front) + off_front[:1]) is False
     assert "1 of your models is off the front" in capsys.readouterr().out
     assert exercises.check_params_front(sorted(front)[:-2]) is False

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lightnets_course.train import load_checkpoint
+from lightnets_course.checkpoint import load_checkpoint
 
 HERE = Path(__file__).resolve().parent
 # A small network on the shipped sample: 12 training steps of 64 images per epoch, about a second.

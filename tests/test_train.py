@@ -15,21 +15,14 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from lightnets_course.checkpoint import CheckpointError, load_checkpoint, load_model, save_checkpoint
 from lightnets_course.data import CIFAR10_CLASSES, DeviceLoader, cifar10_sample, get_data
+from lightnets_course.device import pick_device
+from lightnets_course.evaluate import evaluate
 from lightnets_course.models import get_model
-from lightnets_course.train import (
-    CheckpointError,
-    EvalResult,
-    History,
-    TrainingDiverged,
-    default_lr,
-    evaluate,
-    fit,
-    load_checkpoint,
-    load_model,
-    pick_device,
-    save_checkpoint,
-)
+from lightnets_course.recipe import default_lr
+from lightnets_course.results import EvalResult, History
+from lightnets_course.train import TrainingDiverged, fit
 
 matplotlib.use("Agg")
 REPO = Path(__file__).resolve().parents[1]

@@ -16,6 +16,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from torchvision.transforms.functional import pil_to_tensor
 
+from lightnets_course.checkpoint import CheckpointError, compare_state_dicts, load_checkpoint
 from lightnets_course.data import (
     CIFAR10_CLASSES,
     CIFAR10_MEAN,
@@ -28,17 +29,20 @@ from lightnets_course.data import (
 )
 from lightnets_course.models import get_model
 from lightnets_course.predict import Prediction, predict
-from lightnets_course.train import CheckpointError, compare_state_dicts, fit, load_checkpoint
-from lightnets_course.transfer import (
-    freeze_features,
+from lightnets_course.results import History
+from lightnets_course.shipped import (
     has_pretrained_cifar10,
     list_pretrained_cifar10,
-    load_imagenet_weights,
     load_pretrained_cifar10,
+    save_pretrained_cifar10,
+)
+from lightnets_course.train import fit
+from lightnets_course.transfer import (
+    freeze_features,
+    load_imagenet_weights,
     load_torchvision_state,
     pretrained,
     replace_classifier,
-    save_pretrained_cifar10,
     trainable_report,
 )
 from lightnets_course.viz import plot_predictions
@@ -223,8 +227,7 @@ def test_a_shipped_checkpoint_round_trips_with_its_manifest(tmp_path):
         test_accuracy=0.5,
         sample_accuracy=0.4,
         recipe="SGD, one cycle, batch 32",
-        epochs=1,
-        train_seconds=1.5,
+        command="lightnets train --model mobilenet_v1 ...",
         history=history,
         folder=tmp_path,
     )
@@ -235,7 +238,9 @@ def test_a_shipped_checkpoint_round_trips_with_its_manifest(tmp_path):
     assert entry["sha256"] == file_sha256(path)
     assert (entry["mean"], entry["std"]) == (list(CIFAR10_MEAN), list(CIFAR10_STD))
     assert entry["test_accuracy"] == 0.5 and entry["sample_accuracy"] == 0.4 and entry["epochs"] == 1
-    assert {"recipe", "train_seconds", "machine", "date"} <= set(entry)
+    assert entry["train_seconds"] == sum(history.epoch_time) and entry["history"]["lr"] == history.lr
+    assert (entry["floor"], entry["meets_floor"]) == (0.86, False)
+    assert {"recipe", "command", "machine", "date"} <= set(entry)
     stored = load_checkpoint(path)["model"]
     assert all(value.dtype == torch.float16 for value in stored.values() if value.is_floating_point())
 
@@ -267,7 +272,13 @@ def test_a_missing_shipped_checkpoint_says_how_to_train_one(tmp_path):
 def test_save_pretrained_needs_the_normalisation(tmp_path):
     with pytest.raises(ValueError, match="has no .normalization"):
         save_pretrained_cifar10(
-            small_model(), test_accuracy=0.1, recipe="-", epochs=1, train_seconds=1, folder=tmp_path
+            small_model(),
+            test_accuracy=0.1,
+            recipe="-",
+            command="-",
+            history=History(),
+            sample_accuracy=0.1,
+            folder=tmp_path,
         )
 
 

@@ -27,34 +27,25 @@ from .mobilenet_v2 import mobilenet_v2
 from .mobilenet_v3 import mobilenet_v3_large, mobilenet_v3_small
 from .shufflenet_v2 import shufflenet_v2_x0_5, shufflenet_v2_x1_0, shufflenet_v2_x1_5, shufflenet_v2_x2_0
 
-__all__ = [
-    "get_model",
-    "list_models",
-    "alexnet",
-    "alexnet_half",
-    "mobilenet_v1",
-    "mobilenet_v2",
-    "mobilenet_v3_large",
-    "mobilenet_v3_small",
-    "shufflenet_v2_x0_5",
-    "shufflenet_v2_x1_0",
-    "shufflenet_v2_x1_5",
-    "shufflenet_v2_x2_0",
-]
-
-# In course order: the baseline, then the papers in the order the notebooks teach them.
+# In course order: the baseline, then the papers in the order the notebooks teach them. The one list of
+# model names: each is its builder's name.
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {
-    "alexnet": alexnet,
-    "alexnet_half": alexnet_half,
-    "mobilenet_v1": mobilenet_v1,
-    "mobilenet_v2": mobilenet_v2,
-    "mobilenet_v3_large": mobilenet_v3_large,
-    "mobilenet_v3_small": mobilenet_v3_small,
-    "shufflenet_v2_x0_5": shufflenet_v2_x0_5,
-    "shufflenet_v2_x1_0": shufflenet_v2_x1_0,
-    "shufflenet_v2_x1_5": shufflenet_v2_x1_5,
-    "shufflenet_v2_x2_0": shufflenet_v2_x2_0,
+    builder.__name__: builder
+    for builder in (
+        alexnet,
+        alexnet_half,
+        mobilenet_v1,
+        mobilenet_v2,
+        mobilenet_v3_large,
+        mobilenet_v3_small,
+        shufflenet_v2_x0_5,
+        shufflenet_v2_x1_0,
+        shufflenet_v2_x1_5,
+        shufflenet_v2_x2_0,
+    )
 }
+
+__all__ = ["get_model", "list_models", *_BUILDERS]
 
 
 def list_models() -> list[str]:

@@ -20,10 +20,11 @@ the same clear message whichever network they build.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from numbers import Real
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 __all__ = [
@@ -476,3 +477,71 @@ def check_image_batch(
             f"{model_name} needs inputs of at least {min_size} x {min_size} pixels, "
             f"got {height} x {width}; {fix}"
         )
+
+
+# ---------------------------------------------------------------------------------------------------
+# For the notebooks: the activations' curves, and where channel shuffle sends each channel
+
+# The activations MobileNetV3 weighs against each other; the "h-" ones are the paper's piecewise-linear
+# stand-ins. The slope-0.2 hard-sigmoid is PaddleClas's variant (the paper and torchvision use 1/6).
+ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "relu": torch.relu,
+    "relu6": F.relu6,
+    "sigmoid": torch.sigmoid,
+    "h-sigmoid": F.hardsigmoid,
+    "h-sigmoid, slope 0.2": lambda x: torch.clamp(0.2 * x + 0.5, 0.0, 1.0),
+    "swish": F.silu,
+    "h-swish": F.hardswish,
+}
+
+
+def activation_curves(
+    names: Sequence[str] = ("sigmoid", "h-sigmoid", "swish", "h-swish"),
+    x_min: float = -6.0,
+    x_max: float = 6.0,
+    points: int = 601,
+) -> dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """Values and slopes of activation functions at ``points`` evenly spaced x from ``x_min`` to ``x_max``.
+
+    Returns ``{name: (x, f(x), f'(x))}`` for each name in ``ACTIVATIONS``; the slope comes from autograd,
+    the same derivative training uses (at a kink, autograd picks one side's slope).
+    """
+    if isinstance(names, str):
+        names = [names]
+    unknown = [name for name in names if name not in ACTIVATIONS]
+    if unknown:
+        raise ValueError(f"unknown activation(s) {unknown}; choose from {list(ACTIVATIONS)}")
+    if not x_min < x_max:
+        raise ValueError(f"x_min must be smaller than x_max; got x_min={x_min}, x_max={x_max}")
+    if isinstance(points, bool) or not isinstance(points, int) or points < 2:
+        raise ValueError(f"points must be a whole number of at least 2; got {points!r}")
+    curves = {}
+    for name in names:
+        x = torch.linspace(x_min, x_max, points, dtype=torch.float64, requires_grad=True)
+        y = ACTIVATIONS[name](x)
+        (slope,) = torch.autograd.grad(y.sum(), x)
+        curves[name] = (x.detach(), y.detach(), slope)
+    return curves
+
+
+def channel_shuffle_order(channels: int, groups: int) -> list[int]:
+    """The input channel found at each output position after ``channel_shuffle(x, groups)``.
+
+    Runs the package's ``channel_shuffle`` on a tensor whose channel ``c`` holds the number ``c``, so
+    the answer comes from the operation the models use, not from a formula. Example::
+
+        >>> channel_shuffle_order(6, 2)
+        [0, 3, 1, 4, 2, 5]
+
+    Position 1 holds channel 3: the first channel of the second group moved next to the first group's.
+    """
+    for value, name in ((channels, "channels"), (groups, "groups")):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive whole number; got {value!r}")
+    if channels % groups:
+        raise ValueError(
+            f"groups={groups} must divide channels={channels}: the shuffle views the channels as a "
+            f"(groups, channels / groups) grid"
+        )
+    numbered = torch.arange(channels, dtype=torch.float32).view(1, channels, 1, 1)
+    return [int(channel) for channel in channel_shuffle(numbered, groups).flatten()]
