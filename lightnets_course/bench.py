@@ -75,7 +75,7 @@ def add_bench_command(
         "batch 1; one thread on the CPU, as the paper's ARM numbers) next to the paper's numbers.",
         formatter_class=formatter,
     )
-    guidelines.add_argument("--fast", action="store_true", help="14x14 inputs, 2 blocks, 3 timed runs")
+    guidelines.add_argument("--fast", action="store_true", help="the paper's sizes, fewer timed runs")
     guidelines.add_argument(
         "--only", nargs="+", default=list(GUIDELINES), metavar="G", help="guidelines to run"
     )

@@ -39,6 +39,7 @@ __all__ = [
     "g3_series_width",
     "g4_network",
     "guideline",
+    "guideline_verdicts",
 ]
 
 
@@ -262,6 +263,8 @@ def guideline(
     min_seconds: float | None = None,
     threads: int | None = None,
     clock: str = "wall",
+    size: int = 56,
+    blocks: int = 10,
 ) -> Table:
     """Run one of ShuffleNetV2's guideline experiments on this machine, next to the paper's numbers.
 
@@ -272,25 +275,30 @@ def guideline(
         widths: ``"gpu"`` or ``"cpu"``: which of the paper's two sets of widths to build, and so which
             of its numbers to compare with (GTX 1080Ti batches/s, or ARM images/s). By default
             ``"gpu"`` on a CUDA device, else ``"cpu"``.
-        fast: a quick version for tests and notebooks in fast mode: 14x14 inputs, 2 blocks and 3
-            timed runs. Its speeds are not the paper's setup; only the relative columns compare.
+        fast: a quick version for notebooks in fast mode: the paper's 56x56 inputs and 10 blocks, but
+            9 timed runs per row instead of 30 (the x1 networks take seconds).
         batch_size: images per run. The paper does not give the batch for Tables 1-4, but its GPU
             speeds only fit batch 1 (at batch 8 its x4 G1 network would need 60 TFLOP/s, five
             times what a GTX 1080Ti can do), so batch 1 is the default on every device; at batch 1
             batches/s and images/s are the same number.
         warmup, repeats, min_seconds: how each row is timed (defaults 10, 30 and 1.0 s; in fast
-            mode 1, 3 and 0 s). The rows are timed in three interleaved rounds, each with its own
+            mode 2, 9 and 0 s). The rows are timed in three interleaved rounds, each with its own
             warm-up and a third of the runs and seconds, so that a change in the machine's load
-            during the experiment affects every row alike.
+            during the experiment affects every row alike; the first row is timed twice a round, and
+            the larger disagreement of the two is the ``noise``.
         threads: CPU threads; by default 1 on the CPU, as the paper's single-threaded ARM numbers.
         clock: ``"wall"``, or ``"thread"`` on a CPU shared with other programs (see ``latency``).
+        size, blocks: the input's side and the blocks stacked; the paper's 56 and 10 by default.
+            Smaller networks run quicker (the tests use them), but small effects drown in their noise.
 
     Returns a ``Table`` with one row per configuration: ``config``, ``channels``, ``macs`` and
     ``mem_access`` per image (from ``profile``), the measured ``speed`` (median; batches/s with GPU
     widths, images/s with CPU widths) with ``speed_p10`` / ``speed_p90`` (the slowest and fastest
     10% of runs), ``speed_vs_first`` (relative to the first row), and the paper's figure
-    ``paper`` with ``paper_vs_first``. Compare the ``_vs_first`` columns: machines differ, the
-    direction of an effect is what a guideline predicts. ``charts.plot_guideline(table)`` draws it.
+    ``paper`` with ``paper_vs_first``, ``rounds_vs_first`` (the relative speed in each round) and
+    ``noise``. Compare the ``_vs_first`` columns: machines differ, the direction of an effect is what a
+    guideline predicts; ``guideline_verdicts(table)`` says where the difference exceeds the noise.
+    ``charts.plot_guideline(table)`` draws it.
     """
     key = name.upper() if isinstance(name, str) else name
     if key not in GUIDELINES:
@@ -302,10 +310,11 @@ def guideline(
         widths = "gpu" if target.type == "cuda" else "cpu"
     if widths not in ("gpu", "cpu"):
         raise ValueError(f"widths must be 'gpu' or 'cpu' (the paper's two sets of widths); got {widths!r}")
-    size, blocks = (14, 2) if fast else (56, 10)
+    # Fast mode keeps the paper's input and depth (small effects drown in the noise of smaller
+    # networks) and times fewer runs.
     timing_options = {
-        "warmup": warmup if warmup is not None else (1 if fast else 10),
-        "repeats": repeats if repeats is not None else (3 if fast else 30),
+        "warmup": warmup if warmup is not None else (2 if fast else 10),
+        "repeats": repeats if repeats is not None else (9 if fast else 30),
         "min_seconds": min_seconds if min_seconds is not None else (0.0 if fast else 1.0),
         # One thread on the CPU, as the paper's ARM numbers. It also keeps the timing honest on a busy
         # machine: threads of one operator wait for each other, and one descheduled thread stalls all.
@@ -318,17 +327,24 @@ def guideline(
     input_sizes = [(setup.in_channels, size, size) for setup in setups]
     # The rows are timed in interleaved rounds, each with its own warm-up: when other programs start
     # or stop during the experiment, every row shares the change instead of one row taking it all.
-    rounds = 1 if fast else 3
+    # The first row is timed twice a round: how far two timings of the same network disagree is the
+    # noise a difference between rows must exceed before the experiment claims it.
+    rounds = 3
     round_options = {
         **timing_options,
         "repeats": math.ceil(timing_options["repeats"] / rounds),
         "min_seconds": timing_options["min_seconds"] / rounds,
     }
     times: list[list[float]] = [[] for _ in setups]
+    round_medians: list[list[float]] = [[] for _ in setups]
+    noise = 0.0
     for _ in range(rounds):
         for index, (network, input_size) in enumerate(zip(networks, input_sizes)):
             timing = latency(network, input_size, batch_size, target, **round_options)
             times[index] += timing.times_s
+            round_medians[index].append(timing.median_ms)
+        again = latency(networks[0], input_sizes[0], batch_size, target, **round_options).median_ms
+        noise = max(noise, abs(math.log(again / round_medians[0][-1])))
 
     # The paper counts batches on the GPU and images on ARM; a run is one batch of batch_size images.
     per_run = 1 if widths == "gpu" else batch_size
@@ -349,9 +365,12 @@ def guideline(
                 "paper": setup.paper,
             }
         )
-    for row in rows:
+    for row, medians in zip(rows, round_medians):
         row["speed_vs_first"] = row["speed"] / rows[0]["speed"]
         row["paper_vs_first"] = row["paper"] / rows[0]["paper"]
+        # Speed relative to the first row, one value per round, and the noise they must exceed.
+        row["rounds_vs_first"] = [first / mine for first, mine in zip(round_medians[0], medians)]
+        row["noise"] = math.exp(noise) - 1
 
     unit = "batches/s" if widths == "gpu" else "images/s"
     where = "GTX 1080Ti batches/s" if widths == "gpu" else "ARM Snapdragon 810 images/s"
@@ -360,7 +379,39 @@ def guideline(
         f"{key}: {GUIDELINES[key]}. x{scale}, the paper's {widths.upper()} widths; "
         f"speed in {unit} on {target}{threads_text}{', thread clock' if clock == 'thread' else ''} "
         f"(median of >= {timing_options['repeats']} runs), "
-        f"batch {batch_size}, {size}x{size} input, {blocks} blocks{' (fast mode)' if fast else ''}; "
+        f"batch {batch_size}, {size}x{size} input, {blocks} blocks{' (fast mode: fewer runs)' if fast else ''}; "
         f"paper: {where} (ShuffleNetV2 Table {_TABLE_NUMBERS[key]}). MACs and mem_access per image."
     )
     return Table(rows, title=title, units=_GUIDELINE_COLUMNS)
+
+
+def guideline_verdicts(table: Table) -> list[str]:
+    """One line per row after the first: its speed relative to the first row here and in the paper,
+    and a verdict that claims a direction only when every round agrees on it by more than the noise
+    measured with it ("no clear difference here" otherwise)."""
+    rows = table.rows
+    noise = rows[0].get("noise", 0.0)
+    lines = []
+    for row in rows[1:]:
+        here, paper = row["speed_vs_first"], row["paper_vs_first"]
+        rounds = row.get("rounds_vs_first", [here])
+        if all(value > 1 + noise for value in rounds):
+            direction = "faster"
+        elif all(value < 1 / (1 + noise) for value in rounds):
+            direction = "slower"
+        else:
+            direction = None
+        if direction is None:
+            verdict = "no clear difference here"
+        else:
+            verdict = (
+                "same direction as the paper"
+                if (direction == "slower") == (paper < 1)
+                else "opposite direction"
+            )
+        spread = f"rounds {min(rounds):.2f}-{max(rounds):.2f}"
+        lines.append(
+            f"{row['config']:>22} vs {rows[0]['config']}: here {here:.2f}x ({spread}, noise +-{noise:.0%}), "
+            f"paper {paper:.2f}x: {verdict}"
+        )
+    return lines

@@ -15,6 +15,7 @@ import contextlib
 import copy
 import dataclasses
 import math
+import statistics
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -28,7 +29,7 @@ from .complexity import Table, check_input_size, profile, run_model
 from .device import model_device, pick_device
 from .machine import machine_info
 
-__all__ = ["Timing", "latency", "latency_table", "quantile", "throughput"]
+__all__ = ["SpeedComparison", "Timing", "compare_speed", "latency", "latency_table", "quantile", "throughput"]
 
 
 def quantile(sorted_values: Sequence[float], q: float) -> float:
@@ -480,3 +481,76 @@ def latency_table(
     size = "x".join(str(n) for n in input_size)
     title = f"Input {size} on {timing.device} ({timing.dtype}); median latency per batch; MACs and mem_access per image"
     return Table(rows, title=title, units={"params": "M", "macs": "M", "mem_access": "M"})
+
+
+@dataclasses.dataclass
+class SpeedComparison:
+    """Two networks timed in interleaved rounds, with the noise of the machine measured beside them.
+
+    ``ratios`` holds, per round, how many times faster ``second`` ran than ``first`` (the ratio of
+    their median latencies); ``noise`` is how far two timings of ``first`` in the same round
+    disagreed at most (0.05: 5%). A difference is claimed only when every round's ratio lies beyond
+    the noise on the same side of 1.
+    """
+
+    names: tuple[str, str]
+    ratios: list[float]
+    noise: float
+    first_ms: float
+    second_ms: float
+
+    @property
+    def ratio(self) -> float:
+        """The median over rounds: how many times faster the second ran."""
+        return statistics.median(self.ratios)
+
+    @property
+    def clear(self) -> bool:
+        """Whether every round puts the difference beyond the noise, on the same side."""
+        return all(r > 1 + self.noise for r in self.ratios) or all(
+            r < 1 / (1 + self.noise) for r in self.ratios
+        )
+
+    def verdict(self) -> str:
+        first, second = self.names
+        spread = f"rounds {min(self.ratios):.2f}-{max(self.ratios):.2f}x, noise +-{self.noise:.0%}"
+        if not self.clear:
+            return f"{second} vs {first}: {self.ratio:.2f}x ({spread}): no clear difference here"
+        faster, slower = (second, first) if self.ratio > 1 else (first, second)
+        return f"{faster} is {max(self.ratio, 1 / self.ratio):.2f}x faster than {slower} here ({spread})"
+
+
+def compare_speed(
+    first: nn.Module,
+    second: nn.Module,
+    input_size: Sequence[int],
+    names: tuple[str, str] = ("first", "second"),
+    *,
+    rounds: int = 5,
+    device: str | torch.device | None = None,
+    repeats: int = 5,
+    min_seconds: float = 0.0,
+    threads: int | None = None,
+) -> SpeedComparison:
+    """Time ``first`` and ``second`` (batch 1, ``input_size``) in ``rounds`` interleaved rounds, and
+    ``first`` twice a round to measure the noise; see ``SpeedComparison``."""
+    whole_number(rounds, "rounds", 2)
+    options = {
+        "device": device,
+        "warmup": 2,
+        "repeats": repeats,
+        "min_seconds": min_seconds,
+        "threads": threads,
+    }
+    ratios, noise, first_ms, second_ms = [], 0.0, [], []
+    for _ in range(rounds):
+        a = latency(first, input_size, **options).median_ms
+        b = latency(second, input_size, **options).median_ms
+        again = latency(first, input_size, **options).median_ms
+        ratios.append(a / b)
+        noise = max(noise, abs(math.log(again / a)))
+        first_ms.append(a)
+        second_ms.append(b)
+    return SpeedComparison(
+        names, ratios, math.exp(noise) - 1, statistics.median(first_ms), statistics.median(second_ms)
+    )

@@ -67,7 +67,9 @@ def build(script: Path) -> Path:
     nb.metadata["language_info"] = {"name": "python"}
     nb.cells = header_cells(course_notebook)
     for kind, source, tags in parse_script(script.read_text()):
-        cell = nbformat.v4.new_markdown_cell(source) if kind == "markdown" else nbformat.v4.new_code_cell(source)
+        cell = (
+            nbformat.v4.new_markdown_cell(source) if kind == "markdown" else nbformat.v4.new_code_cell(source)
+        )
         cell.metadata["slideshow"] = {"slide_type": slide_type(kind, source, tags)}
         if tags:
             cell.metadata["tags"] = tags

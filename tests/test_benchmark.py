@@ -36,7 +36,8 @@ from lightnets_course.complexity import profile
 
 matplotlib.use("Agg")
 
-FAST = {"fast": True, "device": "cpu"}
+# Fast mode, on small networks: quick, and enough for what these tests check (not the speeds).
+FAST = {"fast": True, "device": "cpu", "size": 14, "blocks": 2}
 GUIDELINE_COLUMNS = [
     "config",
     "channels",
@@ -48,6 +49,8 @@ GUIDELINE_COLUMNS = [
     "paper",
     "speed_vs_first",
     "paper_vs_first",
+    "rounds_vs_first",
+    "noise",
 ]
 # The paper's own channel choices keep MACs equal only to within about 5% (e.g. 36 x 432 = 15,552 vs
 # 128 x 128 = 16,384 in Table 1).
@@ -169,7 +172,8 @@ def test_tables_have_the_papers_numbers_beside_ours(fast_tables):
         assert table.columns == GUIDELINE_COLUMNS
         assert len(table.rows) == expected_rows[name]
         assert table.rows[0]["paper"] == first_paper[name]
-        assert table.rows[0]["speed_vs_first"] == 1.0
+        assert table.rows[0]["speed_vs_first"] == 1.0 and table.rows[0]["rounds_vs_first"] == [1.0] * 3
+        assert all(len(row["rounds_vs_first"]) == 3 and row["noise"] >= 0 for row in table.rows)
         for row in table.rows:
             assert 0 < row["speed_p10"] <= row["speed"] <= row["speed_p90"]
             assert row["paper_vs_first"] == pytest.approx(row["paper"] / table.rows[0]["paper"])
@@ -513,3 +517,32 @@ def test_cli_bench_prints_the_run_and_saves_its_tables(args, label, tmp_path, ca
     assert saved["command"] == "lightnets " + " ".join(command)
     assert {"load_after", "seconds"} <= set(saved)
     assert saved["tables"][label]["rows"]
+
+
+def test_a_direction_is_claimed_only_beyond_the_noise_in_every_round():
+    from lightnets_course.guidelines import guideline_verdicts
+    from lightnets_course.table import Table
+
+    def row(config, rounds, paper):
+        return {"config": config, "speed_vs_first": sorted(rounds)[1], "paper_vs_first": paper,
+                "rounds_vs_first": rounds, "noise": 0.05}  # fmt: skip
+
+    table = Table([
+        row("base", [1.0, 1.0, 1.0], 1.0),
+        row("slower", [0.80, 0.85, 0.90], 0.7),  # beyond the 5% noise in every round, as in the paper
+        row("opposite", [1.2, 1.3, 1.25], 0.7),  # clearly faster here, slower in the paper
+        row("unclear", [0.90, 1.02, 0.93], 0.7),  # one round within the noise
+    ])  # fmt: skip
+    slower, opposite, unclear = guideline_verdicts(table)
+    assert slower.endswith("same direction as the paper") and "noise +-5%" in slower
+    assert opposite.endswith("opposite direction")
+    assert unclear.endswith("no clear difference here")
+
+
+def test_a_speed_comparison_says_no_clear_difference_within_the_noise():
+    from lightnets_course.timing import SpeedComparison
+
+    clear = SpeedComparison(("standard", "separable"), [5.1, 4.8, 5.6], 0.03, 6.0, 1.2)
+    assert clear.clear and clear.verdict().startswith("separable is 5.10x faster than standard here")
+    unclear = SpeedComparison(("a", "b"), [1.02, 0.99, 1.04], 0.03, 1.0, 1.0)
+    assert not unclear.clear and unclear.verdict().endswith("no clear difference here")

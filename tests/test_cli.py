@@ -171,3 +171,13 @@ def test_download_fetches_both_cifar10_splits_and_reports_offline_failures(monke
     assert main(["download", "cifar10"]) == 1
     captured = capsys.readouterr()
     assert captured.err == "lightnets download: Could not download cifar-10-python.tar.gz: no connection\n"
+
+
+def test_help_shows_each_default_once(capsys):
+    assert main(["train", "--help"]) == 0
+    printed = capsys.readouterr().out
+    options = printed.split("options:")[1]
+    entries = [entry for entry in options.split("\n  -") if entry.strip()]
+    assert all(entry.count("default") <= 1 for entry in entries), [e for e in entries if e.count("default") > 1]
+    assert "(default: 20)" in " ".join(options.split())  # --precise-bn: added where the text says none
+    assert "--budget TIME" in printed and "--seed" in printed and "--resume" in printed

@@ -442,7 +442,12 @@ def test_an_input_too_small_gets_the_models_own_message(measure):
 def test_bad_batch_size():
     with pytest.raises(ValueError, match=re.escape("batch_size must be a positive whole number, got 0")):
         profile(nn.Conv2d(3, 8, 3), (3, 8, 8), batch_size=0)
-    with pytest.raises(ValueError, match=re.escape("batch_size must be a positive whole number (or -1 to show the batch dimension as -1), got 0")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "batch_size must be a positive whole number (or -1 to show the batch dimension as -1), got 0"
+        ),
+    ):
         summary(nn.Conv2d(3, 8, 3), (3, 8, 8), batch_size=0)
 
 

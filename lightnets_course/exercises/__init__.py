@@ -7,7 +7,9 @@ thing wrong (never the solution). It returns ``True`` or ``False`` so tests can 
 
 from __future__ import annotations
 
-from lightnets_course.exercises.alexnet import (  # 01
+from lightnets_course.exercises.alexnet import (
+    check_alexnet_features,
+    # 01
     check_conv_output_size,
     check_conv_params,
     check_fc_params,
@@ -16,26 +18,36 @@ from lightnets_course.exercises.comparison import (  # 07
     check_macs_ratio,
     check_params_front,
 )
-from lightnets_course.exercises.depthwise import (  # 02
+from lightnets_course.exercises.depthwise import (
+    # 02
     check_depthwise_groups,
     check_depthwise_macs,
+    check_depthwise_separable_block,
     check_separable_ratio,
 )
-from lightnets_course.exercises.mobilenet_v1 import (  # 03
+from lightnets_course.exercises.mobilenet_v1 import (
+    check_mobilenet_v1_body,
+    # 03
     check_params_vs_resolution,
     check_separable_params,
     check_width_resolution_macs,
 )
-from lightnets_course.exercises.mobilenet_v2 import (  # 04
+from lightnets_course.exercises.mobilenet_v2 import (
+    # 04
     check_bottleneck_macs,
     check_frozen_trainable_params,
+    check_inverted_residual,
     check_shortcut_blocks,
 )
-from lightnets_course.exercises.mobilenet_v3 import (  # 05
+from lightnets_course.exercises.mobilenet_v3 import (
+    # 05
     check_hswish,
     check_se_squeeze_channels,
+    check_squeeze_excite,
 )
-from lightnets_course.exercises.shufflenet_v2 import (  # 06
+from lightnets_course.exercises.shufflenet_v2 import (
+    check_channel_shuffle_function,
+    # 06
     check_pointwise_mem_access,
     check_shuffle_position,
 )
@@ -65,4 +77,10 @@ __all__ = [
     "check_shuffle_position",
     "check_params_front",
     "check_macs_ratio",
+    "check_alexnet_features",
+    "check_depthwise_separable_block",
+    "check_mobilenet_v1_body",
+    "check_inverted_residual",
+    "check_squeeze_excite",
+    "check_channel_shuffle_function",
 ]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 
+import torch
 from torch import nn
 
-from lightnets_course.exercises.feedback import as_number, close, report, unanswered
+from lightnets_course.exercises.feedback import as_number, check_module, close, report, unanswered
 from lightnets_course.layers import conv_layer_numbers
 from lightnets_course.models import alexnet_half
 
-__all__ = ["check_conv_output_size", "check_conv_params", "check_fc_params"]
+__all__ = ["check_alexnet_features", "check_conv_output_size", "check_conv_params", "check_fc_params"]
 
 
 def check_conv_output_size(answer: object) -> bool:
@@ -101,3 +102,15 @@ def check_fc_params(answer: object) -> bool:
             f"{channels} channels at each of its {side} x {side} positions."
         )
     return report(False, "", hint)
+
+
+def check_alexnet_features(build: object) -> bool:
+    """Notebook 01, writing code: the half-width AlexNet's feature extractor, ``build()`` giving an
+    ``nn.Sequential`` of five convolutions (48-128-192-192-128 filters, the kernels, strides and
+    paddings of ``ALEXNET_HALF``), each followed by ReLU, and 3x3/2 max-pools after conv1, conv2 and
+    conv5. Checked against ``alexnet_half().features`` with the same weights, on 224x224 images."""
+    images = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    return check_module(
+        build, (), alexnet_half().features, images, "build",
+        "Your feature extractor computes exactly what the package's does: 2 x 128 x 6 x 6 maps.",
+    )  # fmt: skip

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from lightnets_course.complexity import conv_macs
-from lightnets_course.exercises.feedback import as_number, close, report, unanswered
+import torch
 
-__all__ = ["check_depthwise_macs", "check_separable_ratio", "check_depthwise_groups"]
+from lightnets_course.complexity import conv_macs
+from lightnets_course.exercises.feedback import as_number, check_module, close, report, unanswered
+from lightnets_course.models.blocks import DepthwiseSeparable
+
+__all__ = [
+    "check_depthwise_groups",
+    "check_depthwise_macs",
+    "check_depthwise_separable_block",
+    "check_separable_ratio",
+]
 
 
 def check_depthwise_macs(answer: object) -> bool:
@@ -74,3 +82,16 @@ def check_depthwise_groups(answer: object) -> bool:
     else:
         hint = f"groups={groups} is a group convolution with {96 // groups} channels per group; depthwise means one."
     return report(False, "", hint)
+
+
+def check_depthwise_separable_block(block_class: object) -> bool:
+    """Notebook 02, writing code: a depthwise-separable block, ``block_class(in_channels, out_channels,
+    stride)``: a 3x3 depthwise convolution (with ``stride``), BatchNorm, ReLU, then a 1x1 pointwise
+    convolution, BatchNorm, ReLU, convolutions without bias. Checked against the package's
+    ``DepthwiseSeparable(32, 64, 2)`` with the same weights."""
+    images = torch.randn(2, 32, 16, 16, generator=torch.Generator().manual_seed(0))
+    return check_module(
+        block_class, (32, 64, 2), DepthwiseSeparable(32, 64, 2), images, "block_class",
+        "Same layers, same outputs as the package's DepthwiseSeparable: 32 x 9 + 32 x 64 weights "
+        "instead of a standard convolution's 32 x 64 x 9.",
+    )  # fmt: skip

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from lightnets_course import papers
-from lightnets_course.exercises.feedback import as_number, close, report, unanswered
+import torch
 
-__all__ = ["check_width_resolution_macs", "check_separable_params", "check_params_vs_resolution"]
+from lightnets_course import papers
+from lightnets_course.exercises.feedback import as_number, check_module, close, report, unanswered
+from lightnets_course.models import mobilenet_v1
+
+__all__ = [
+    "check_mobilenet_v1_body",
+    "check_params_vs_resolution",
+    "check_separable_params",
+    "check_width_resolution_macs",
+]
 
 
 def check_width_resolution_macs(answer: object) -> bool:
@@ -90,3 +98,15 @@ def check_params_vs_resolution(answer: object) -> bool:
         "c": "the model takes the image at the size given: the MACs measured at 128 and 224 differ.",
     }
     return report(False, "", hints[choice])
+
+
+def check_mobilenet_v1_body(build: object) -> bool:
+    """Notebook 03, writing code: MobileNetV1's 13 depthwise-separable blocks from its Table 1,
+    ``build()`` giving an ``nn.Sequential`` of ``DepthwiseSeparable`` blocks (32 -> 64 -> ... -> 1024
+    channels, stride 2 where the table halves the map). Checked against ``mobilenet_v1().features[1:]``
+    (everything after the stem) with the same weights."""
+    images = torch.randn(1, 32, 32, 32, generator=torch.Generator().manual_seed(0))
+    return check_module(
+        build, (), mobilenet_v1().features[1:], images, "build",
+        "All 13 blocks, as the paper's Table 1 lists them; the package builds them with one loop too.",
+    )  # fmt: skip

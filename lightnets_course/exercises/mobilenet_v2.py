@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from lightnets_course.exercises.feedback import as_number, close, report, unanswered
-from lightnets_course.models import mobilenet_v2
+import torch
 
-__all__ = ["check_bottleneck_macs", "check_shortcut_blocks", "check_frozen_trainable_params"]
+from lightnets_course.exercises.feedback import as_number, check_module, close, report, unanswered
+from lightnets_course.models import mobilenet_v2
+from lightnets_course.models.blocks import InvertedResidual
+
+__all__ = [
+    "check_bottleneck_macs",
+    "check_frozen_trainable_params",
+    "check_inverted_residual",
+    "check_shortcut_blocks",
+]
 
 # The block of notebook 04's first exercise, MobileNetV2's features[5] at 224 x 224: a 28 x 28 input
 # with d' = 32 channels, expansion t = 6, a 3 x 3 depthwise conv at stride 1, d'' = 32 output channels.
@@ -96,3 +104,23 @@ def check_frozen_trainable_params(answer: object, num_classes: int = 5) -> bool:
             f"to {num_classes} classes, with a bias per class."
         )
     return report(False, "", hint)
+
+
+def check_inverted_residual(block_class: object) -> bool:
+    """Notebook 04, writing code: MobileNetV2's inverted residual, ``block_class(in_channels,
+    out_channels, stride, expand_ratio)``: 1x1 expansion + BatchNorm + ReLU6, 3x3 depthwise (with
+    ``stride``) + BatchNorm + ReLU6, 1x1 projection + BatchNorm with no activation (the linear
+    bottleneck), and the input added to the output when stride is 1 and the widths agree. Checked
+    against the package's ``InvertedResidual(24, 24, 1, 6)`` (with the shortcut) and
+    ``InvertedResidual(24, 32, 2, 6)`` (without) with the same weights."""
+    images = torch.randn(2, 24, 16, 16, generator=torch.Generator().manual_seed(0))
+    right = "Expansion, depthwise, linear projection and the shortcut, as the package's block."
+    with_shortcut = check_module(
+        block_class, (24, 24, 1, 6), InvertedResidual(24, 24, 1, 6), images, "block_class", right
+    )
+    if not with_shortcut:
+        return False
+    return check_module(
+        block_class, (24, 32, 2, 6), InvertedResidual(24, 32, 2, 6), images, "block_class",
+        "And without the shortcut where the shapes change: exactly the package's block.",
+    )  # fmt: skip

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from lightnets_course.exercises.feedback import as_number, close, report, unanswered
-from lightnets_course.models.blocks import make_divisible
+import torch
 
-__all__ = ["check_hswish", "check_se_squeeze_channels"]
+from lightnets_course.exercises.feedback import as_number, check_module, close, report, unanswered
+from lightnets_course.models.blocks import SqueezeExcite, make_divisible
+
+__all__ = ["check_hswish", "check_se_squeeze_channels", "check_squeeze_excite"]
 
 
 def check_hswish(answer: object, x: float = 1.5) -> bool:
@@ -49,3 +51,15 @@ def check_se_squeeze_channels(answer: object, expanded_channels: int = 72) -> bo
     else:
         hint = f"take {expanded_channels} // 4 = {quarter}, round to the nearest multiple of 8, go one up if that lost over 10%."
     return report(False, "", hint)
+
+
+def check_squeeze_excite(gate_class: object) -> bool:
+    """Notebook 05, writing code: MobileNetV3's squeeze-and-excite gate, ``gate_class(channels,
+    squeeze_channels)``: global average pooling, a 1x1 convolution to ``squeeze_channels`` with bias
+    and ReLU, a 1x1 convolution back to ``channels`` with bias, h-sigmoid, and the input multiplied by
+    that gate channel by channel. Checked against the package's ``SqueezeExcite(72, 24)``."""
+    images = torch.randn(2, 72, 8, 8, generator=torch.Generator().manual_seed(0))
+    return check_module(
+        gate_class, (72, 24), SqueezeExcite(72, 24), images, "gate_class",
+        "A gate in [0, 1] per channel, computed from the channel averages: the package's SqueezeExcite.",
+    )  # fmt: skip

@@ -6,9 +6,9 @@ import torch
 
 from lightnets_course.complexity import conv_macs, conv_mem_access
 from lightnets_course.exercises.feedback import as_number, report, unanswered
-from lightnets_course.models.blocks import channel_shuffle
+from lightnets_course.models.blocks import channel_shuffle, channel_shuffle_order
 
-__all__ = ["check_pointwise_mem_access", "check_shuffle_position"]
+__all__ = ["check_channel_shuffle_function", "check_pointwise_mem_access", "check_shuffle_position"]
 
 
 def check_pointwise_mem_access(answer: object) -> bool:
@@ -74,3 +74,40 @@ def check_shuffle_position(answer: object) -> bool:
             "and read it row by row."
         )
     return report(False, "", hint)
+
+
+def check_channel_shuffle_function(shuffle: object) -> bool:
+    """Notebook 06, writing code: ``shuffle(x, groups)`` that interleaves the channels of ``x``
+    (N, C, H, W) across ``groups`` groups, as ``channel_shuffle`` does. Checked on several shapes and
+    group counts, by the values it returns."""
+    if unanswered(shuffle):
+        return False
+    if not callable(shuffle):
+        return report(
+            False, "", f"pass your function itself (no parentheses); got a {type(shuffle).__name__}"
+        )
+    for channels, groups in ((6, 2), (12, 3), (12, 4), (8, 1)):
+        # Channel i holds the value i everywhere, so the output says which channel went where.
+        x = torch.arange(channels, dtype=torch.float32).view(1, channels, 1, 1).expand(2, channels, 3, 3)
+        try:
+            out = shuffle(x.clone(), groups)
+        except Exception as error:  # the learner's code
+            return report(
+                False,
+                "",
+                f"shuffle(x, {groups}) on shape {tuple(x.shape)} failed: {type(error).__name__}: {error}",
+            )
+        if not isinstance(out, torch.Tensor) or out.shape != x.shape:
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            return report(
+                False, "", f"shuffle(x, {groups}) should keep the shape {tuple(x.shape)}; got {shape}"
+            )
+        if not torch.equal(out, channel_shuffle(x, groups)):
+            yours = [round(float(value)) for value in out[0, :, 0, 0]]
+            return report(
+                False, "", f"with {channels} channels in {groups} groups the channels should come out in the "
+                f"order {channel_shuffle_order(channels, groups)}; yours come out as {yours}",
+            )  # fmt: skip
+    return report(
+        True, "View as (groups, C / groups), transpose, flatten: ShuffleNetV2's channel shuffle.", ""
+    )
