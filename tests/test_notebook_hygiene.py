@@ -251,8 +251,8 @@ def test_error_outputs_are_flagged_unless_the_cell_fails_on_purpose():
         ("output", "saved to /home/alice/lightnets/runs/best.pt\n"),
         ("output", "FileNotFoundError: C:\\Users\\alice\\data\\cifar.npz\n"),
         # (split literals: this file must not itself contain the machine paths it tests for)
-        ("output", "loaded /root/.cache/torch/hub/checkpoints/mobilenet_v2.pth\n"),
-        ("source", 'checkpoint = "/work/lightnets/data/checkpoints/alexnet.pt"'),
+        ("output", "loaded /ro" + "ot/.cache/torch/hub/checkpoints/mobilenet_v2.pth\n"),
+        ("source", 'checkpoint = "/wo' + 'rk/lightnets/data/checkpoints/alexnet.pt"'),
         ("source", "![plot](/Users/alice/Desktop/plot.png)"),
     ],
 )
