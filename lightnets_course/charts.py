@@ -1,6 +1,6 @@
 """Charts of cost and speed: the guideline experiments, latency against MACs, a convolution's costs,
-MobileNetV1's trade-off, a block's widths, activations, channel shuffle, convolution windows and
-Pareto fronts. Every function draws on a matplotlib ``Axes`` (made if not given) and returns the
+MobileNetV1's trade-off, a block's widths, activations, channel shuffle, convolution windows, Pareto
+fronts, and deployment's latency by runtime, weight ranges and run times. Every function draws on a matplotlib ``Axes`` (made if not given) and returns the
 ``Figure``."""
 
 from __future__ import annotations
@@ -383,4 +383,63 @@ def plot_conv_windows(
     )
     if padding or n["dropped"]:
         ax.legend(loc="lower left", fontsize=8)
+    return ax.figure
+
+
+def plot_runtime_latency(table, threads: int = 1, ax=None) -> matplotlib.figure.Figure:
+    """Batch-1 latency of each model in each runtime variant (``deploy.compare_runtimes``), at ``threads``:
+    one group of bars per model, one bar per variant, the whiskers spanning the rounds' medians."""
+    rows = [row for row in rows_of(table) if row["threads"] == threads]
+    models = list(dict.fromkeys(row["model"] for row in rows))
+    variants = list(dict.fromkeys(row["variant"] for row in rows))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.6 + 1.4 * len(models) * len(variants) / 3, 3.6), layout="constrained")
+    width = 0.8 / len(variants)
+    for index, variant in enumerate(variants):
+        positions, heights, low, high = [], [], [], []
+        for position, model in enumerate(models):
+            row = next((r for r in rows if r["model"] == model and r["variant"] == variant), None)
+            if row is None:
+                continue
+            positions.append(position + (index - (len(variants) - 1) / 2) * width)
+            heights.append(row["latency_ms"])
+            low.append(row["latency_ms"] - min(row["round_ms"]))
+            high.append(max(row["round_ms"]) - row["latency_ms"])
+        ax.bar(positions, heights, width, yerr=[low, high], capsize=2, label=variant)
+    ax.set_xticks(range(len(models)), models)
+    ax.set_ylabel("ms per image (batch 1)")
+    ax.set_title(f"Latency by runtime, {threads} CPU thread{'s' if threads != 1 else ''}")
+    ax.legend(fontsize=8)
+    return ax.figure
+
+
+def plot_weight_ranges(table, ax=None) -> matplotlib.figure.Figure:
+    """Per convolution, in network order: how many times the widest output channel's weight range
+    exceeds the narrowest channel's, BatchNorm folded in (``deploy.folded_weight_ranges``), coloured by
+    kind. A high bar is a layer where one int8 scale per tensor leaves some channels few levels."""
+    rows = rows_of(table)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 3.4), layout="constrained")
+    colours = {"depthwise": "tab:red", "pointwise": "tab:blue", "full": "tab:gray"}
+    for kind, colour in colours.items():
+        points = [(i, row["range_ratio"]) for i, row in enumerate(rows) if row["kind"] == kind]
+        if points:
+            ax.bar([i for i, _ in points], [r for _, r in points], color=colour, label=kind)
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.set_xlabel("convolution, input to output")
+    ax.set_ylabel("widest / narrowest channel")
+    ax.legend(fontsize=8)
+    return ax.figure
+
+
+def plot_run_times(timing, ax=None) -> matplotlib.figure.Figure:
+    """The spread of one ``Timing``: a histogram of its runs in milliseconds, the median marked."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 2.8), layout="constrained")
+    ax.hist([1000 * t for t in timing.times_s], bins=20, color="tab:blue")
+    ax.axvline(timing.median_ms, color="black", linestyle="--", label=f"median {timing.median_ms:.3g} ms")
+    ax.set_xlabel("ms per run")
+    ax.set_ylabel("runs")
+    ax.legend(fontsize=8)
     return ax.figure

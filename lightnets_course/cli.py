@@ -1,7 +1,7 @@
-"""The ``lightnets`` command: train, evaluate, predict, profile, bench and download from a terminal.
+"""The ``lightnets`` command: train, evaluate, predict, profile, bench, download and export from a terminal.
 
 Each command is a thin shell over the package's functions (``train.fit``, ``train.evaluate``,
-``predict.predict``, ``complexity.compare``, ``benchmark``, the downloads of ``data``), with the
+``predict.predict``, ``complexity.compare``, ``benchmark``, the downloads of ``data``, ``deploy``), with the
 notebooks' defaults.
 Run ``lightnets --help`` or ``lightnets COMMAND --help``.
 
@@ -23,10 +23,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import __version__, bench, data
+from . import __version__, bench, data, export
 from .checkpoint import load_model
 from .complexity import compare
-from .data import DownloadError, get_data
+from .data import DATA_CHOICES, DownloadError, get_data
 from .device import pick_device
 from .distributed import Distributed
 from .evaluate import evaluate
@@ -38,8 +38,6 @@ from .train import TrainingDiverged, fit, seed_everything
 from .transfer import pretrained
 
 __all__ = ["COMMANDS", "build_parser", "main"]
-
-DATA_CHOICES = "cifar10, flowers, sample, or the path of a folder of images (one sub-folder per class)"
 
 
 def parse_duration(text: str) -> float:
@@ -475,6 +473,10 @@ def add_bench_command(commands: argparse._SubParsersAction) -> None:
     bench.add_bench_command(commands, _HelpFormatter, _add_device_option)  # the benchmarks' one front end
 
 
+def add_export_command(commands: argparse._SubParsersAction) -> None:
+    export.add_export_command(commands, _HelpFormatter)  # ONNX, int8 and their checks
+
+
 COMMANDS = [
     add_train_command,
     add_evaluate_command,
@@ -482,6 +484,7 @@ COMMANDS = [
     add_profile_command,
     add_bench_command,
     add_download_command,
+    add_export_command,
 ]
 
 
@@ -498,6 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
   lightnets predict --checkpoint runs/mnv2/best.pt my_cat.jpg
   lightnets profile mobilenet_v2 shufflenet_v2_x1_0
   lightnets download cifar10
+  lightnets export --checkpoint runs/mnv2/best.pt --int8
 
 Run `lightnets COMMAND --help` for a command's options.""",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -539,7 +543,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = bool(os.environ.get("LIGHTNETS_DEBUG"))
     try:
         return args.run(args)
-    except (ValueError, TypeError, FileNotFoundError, NotADirectoryError) as error:
+    except (ValueError, TypeError, FileNotFoundError, NotADirectoryError, ImportError) as error:
         if debug or not _raised_by_the_package(error):
             raise
         print(f"lightnets {args.command}: error: {error}", file=sys.stderr)

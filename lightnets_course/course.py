@@ -31,12 +31,14 @@ COLAB_CHECKOUT = "/content/lightnets"
 
 @dataclass(frozen=True)
 class Notebook:
-    """One notebook of the course: file name, title, the seed material it grew from, what it teaches."""
+    """One notebook of the course: file name, title, the seed material it grew from, what it teaches,
+    and the package's optional extra it needs beyond the course's own dependencies (e.g. ``"deploy"``)."""
 
     filename: str
     title: str
     seed: str
     teaches: str
+    extra: str = ""
 
 
 NOTEBOOKS: tuple[Notebook, ...] = (
@@ -88,6 +90,13 @@ NOTEBOOKS: tuple[Notebook, ...] = (
         "all",
         "Accuracy vs MACs vs memory access vs latency for every model; Pareto plots",
     ),
+    Notebook(
+        "08_deployment.ipynb",
+        "Deployment",
+        "-",
+        "ONNX export, int8 quantization, ONNX Runtime: accuracy, size and latency of the trained networks",
+        extra="deploy",
+    ),
 )
 
 
@@ -119,15 +128,17 @@ def colab_badge(filename: str) -> str:
     )
 
 
-def setup_cell_source() -> str:
-    """The first code cell of every notebook: installs the course on Colab, does nothing elsewhere."""
+def setup_cell_source(extra: str = "") -> str:
+    """The first code cell of every notebook: installs the course on Colab (with the optional ``extra``
+    the notebook needs), does nothing elsewhere."""
+    target = f'"{COLAB_CHECKOUT}[{extra}]"' if extra else COLAB_CHECKOUT
     return (
         "# Setup: on Colab this installs the course package; anywhere else it does nothing.\n"
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
         f"    !test -d {COLAB_CHECKOUT} || git clone --quiet --depth 1 {repository_url()} {COLAB_CHECKOUT}\n"
-        f"    %pip install --quiet -e {COLAB_CHECKOUT}\n"
+        f"    %pip install --quiet -e {target}\n"
         f'    sys.path.insert(0, "{COLAB_CHECKOUT}")  # a running kernel does not see new editable installs'
     )
 
@@ -140,7 +151,7 @@ def header_cells(notebook: Notebook) -> list[dict]:
         f"# {notebook.filename[:2]} {notebook.title}\n\n{colab_badge(notebook.filename)}"
     )
     title.metadata["slideshow"] = {"slide_type": "slide"}
-    setup = nbformat.v4.new_code_cell(setup_cell_source())
+    setup = nbformat.v4.new_code_cell(setup_cell_source(notebook.extra))
     setup.metadata["slideshow"] = {"slide_type": "skip"}
     setup.metadata["tags"] = ["setup"]
     return [title, setup]
@@ -179,8 +190,24 @@ def execute_notebook(path: Path, timeout: int = 600) -> None:
         )
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        for output in cell.get("outputs", []):
+            keep_static_view(output)
     nb.metadata.pop("widgets", None)
     nbformat.write(nb, path)
+
+
+# The class of the HTML an explorer (``widgets.Explorer``) offers as its static first view.
+STATIC_VIEW_CLASS = "lightnets-explorer-first-view"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def keep_static_view(output: dict) -> None:
+    """An explorer's stored output keeps only its static first view (``widgets.Explorer``): without a
+    kernel the widget cannot be drawn, and GitHub or nbviewer would show ``interactive(children=...)``."""
+    data = output.get("data", {})
+    if WIDGET_VIEW in data and STATIC_VIEW_CLASS in str(data.get("text/html", "")):
+        del data[WIDGET_VIEW]
+        data["text/plain"] = "(an explorer: run the cell to use its controls)"
 
 
 def build_slides(out_dir: Path, notebooks: list[Path] | None = None) -> list[Path]:

@@ -29,7 +29,15 @@ from typing import Any
 import torch
 
 from .checks import check_batch_size
-from .datasets import CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, TensorImages, cifar10, cifar10_sample
+from .datasets import (
+    CIFAR10_CLASSES,
+    CIFAR10_MEAN,
+    CIFAR10_STD,
+    TensorImages,
+    cifar10,
+    cifar10_calibration,
+    cifar10_sample,
+)
 from .device import default_device
 from .distributed import main_process_first
 from .download import ChecksumError, DownloadError, download, file_sha256
@@ -54,6 +62,7 @@ __all__ = [
     "CIFAR10_CLASSES",
     "CIFAR10_MEAN",
     "CIFAR10_STD",
+    "DATA_CHOICES",
     "FLOWERS_SHA256",
     "FLOWERS_URL",
     "IMAGENET_MEAN",
@@ -65,6 +74,7 @@ __all__ = [
     "ImageFileDataset",
     "TensorImages",
     "cifar10",
+    "cifar10_calibration",
     "cifar10_sample",
     "data_root",
     "download",
@@ -120,6 +130,8 @@ def _loader_size(loader: Any) -> int:
 
 
 _NAMES = ("cifar10", "flowers", "sample")
+# How a command's help names what ``get_data`` takes.
+DATA_CHOICES = "cifar10, flowers, sample, or the path of a folder of images (one sub-folder per class)"
 
 
 def get_data(

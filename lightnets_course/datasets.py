@@ -46,6 +46,7 @@ __all__ = [
     "CIFAR10_STD",
     "TensorImages",
     "cifar10",
+    "cifar10_calibration",
     "cifar10_sample",
     "decode_rgb",
     "jpeg_split_files",
@@ -75,6 +76,7 @@ CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
 CIFAR10_JPEG = "cifar10-jpeg"
 _SAMPLE_FOLDER = "cifar10_sample"
+_CALIBRATION_FOLDER = "cifar10_calibration"
 _MANIFEST = "MANIFEST.tsv"
 
 
@@ -177,17 +179,18 @@ def decode_rgb(data: bytes) -> torch.Tensor:
         return transforms.functional.pil_to_tensor(image.convert("RGB"))
 
 
-def sample_folder() -> Path:
-    """The folder of the shipped CIFAR-10 sample: ``<class>/<file>.jpg`` and ``MANIFEST.tsv``."""
-    shipped = REPO_ROOT / "data" / _SAMPLE_FOLDER
+def sample_folder(name: str = _SAMPLE_FOLDER) -> Path:
+    """The folder of a shipped CIFAR-10 sample (``<class>/<file>.jpg`` and ``MANIFEST.tsv``): the test
+    images ``"cifar10_sample"`` (default) or the training images ``"cifar10_calibration"``."""
+    shipped = REPO_ROOT / "data" / name
     if (shipped / _MANIFEST).is_file():
         return shipped
-    placed = data_root() / _SAMPLE_FOLDER
+    placed = data_root() / name
     if (placed / _MANIFEST).is_file():
         return placed
     raise FileNotFoundError(
-        f"The shipped CIFAR-10 sample is not in {shipped} nor in {placed}. It comes with a clone of the "
-        "course repository (git clone, then `pip install -e .`); a copy of its data/cifar10_sample folder "
+        f"The shipped {name} folder is not in {shipped} nor in {placed}. It comes with a clone of the "
+        f"course repository (git clone, then `pip install -e .`); a copy of its data/{name} folder "
         "in the data folder (see LIGHTNETS_DATA) works too."
     )
 
@@ -198,17 +201,31 @@ def _read_manifest(folder: Path) -> list[tuple[str, str, str]]:
     return [tuple(line.split("\t")) for line in lines[1:] if line.strip()]  # type: ignore[misc]
 
 
+def _read_sample(name: str) -> TensorImages:
+    folder = sample_folder(name)
+    rows = _read_manifest(folder)
+    images = [decode_rgb((folder / path).read_bytes()) for path, _, _ in rows]
+    labels = [CIFAR10_CLASSES.index(name) for _, name, _ in rows]
+    return TensorImages(torch.stack(images), torch.tensor(labels, dtype=torch.int64), list(CIFAR10_CLASSES))
+
+
 def cifar10_sample() -> TensorImages:
     """The 1,000 real CIFAR-10 test images shipped with the course (100 per class), no download needed.
 
     Enough to run every notebook offline in fast mode; far too few to train a good model. Its files and
     their checksums are listed in ``data/cifar10_sample/MANIFEST.tsv``.
     """
-    folder = sample_folder()
-    rows = _read_manifest(folder)
-    images = [decode_rgb((folder / path).read_bytes()) for path, _, _ in rows]
-    labels = [CIFAR10_CLASSES.index(name) for _, name, _ in rows]
-    return TensorImages(torch.stack(images), torch.tensor(labels, dtype=torch.int64), list(CIFAR10_CLASSES))
+    return _read_sample(_SAMPLE_FOLDER)
+
+
+def cifar10_calibration() -> TensorImages:
+    """500 real CIFAR-10 training images shipped with the course (50 per class), no download needed.
+
+    What int8 quantization calibrates on (``deploy.quantize_int8``): the ranges of a network's
+    activations must come from images like those it was trained on, never from the test images its
+    accuracy is then measured on. Listed in ``data/cifar10_calibration/MANIFEST.tsv``.
+    """
+    return _read_sample(_CALIBRATION_FOLDER)
 
 
 def cifar10(split: str = "train", root: PathLike | None = None, download: bool = True) -> TensorImages:

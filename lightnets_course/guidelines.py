@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from .complexity import Table, profile
+from .deploy import onnxruntime_latency
 from .device import pick_device
 from .papers import SHUFFLENET_V2_GUIDELINE_SCALES as _SCALES
 from .papers import SHUFFLENET_V2_GUIDELINE_TABLES
@@ -265,6 +266,7 @@ def guideline(
     clock: str = "wall",
     size: int = 56,
     blocks: int = 10,
+    runtime: str = "pytorch",
 ) -> Table:
     """Run one of ShuffleNetV2's guideline experiments on this machine, next to the paper's numbers.
 
@@ -290,6 +292,9 @@ def guideline(
         clock: ``"wall"``, or ``"thread"`` on a CPU shared with other programs (see ``latency``).
         size, blocks: the input's side and the blocks stacked; the paper's 56 and 10 by default.
             Smaller networks run quicker (the tests use them), but small effects drown in their noise.
+        runtime: ``"pytorch"`` (eager mode), or ``"onnxruntime"``: every network exported to ONNX once
+            and timed in ONNX Runtime on the CPU (``deploy.onnxruntime_latency``), which fuses layers
+            and plans memory ahead. Do the guidelines still hold there? (notebook 08)
 
     Returns a ``Table`` with one row per configuration: ``config``, ``channels``, ``macs`` and
     ``mem_access`` per image (from ``profile``), the measured ``speed`` (median; batches/s with GPU
@@ -305,7 +310,10 @@ def guideline(
         raise ValueError(f"name must be one of 'G1', 'G2', 'G3', 'G4'; got {name!r}")
     if scale not in _SCALES:
         raise ValueError(f"scale must be 1, 2 or 4 (the paper's x1, x2, x4 widths); got {scale!r}")
-    target = pick_device(device)
+    if runtime not in ("pytorch", "onnxruntime"):
+        raise ValueError(f"runtime must be 'pytorch' or 'onnxruntime'; got {runtime!r}")
+    target = pick_device("cpu" if runtime == "onnxruntime" and device is None else device)
+    time_network = latency if runtime == "pytorch" else onnxruntime_latency
     if widths is None:
         widths = "gpu" if target.type == "cuda" else "cpu"
     if widths not in ("gpu", "cpu"):
@@ -340,10 +348,10 @@ def guideline(
     noise = 0.0
     for _ in range(rounds):
         for index, (network, input_size) in enumerate(zip(networks, input_sizes)):
-            timing = latency(network, input_size, batch_size, target, **round_options)
+            timing = time_network(network, input_size, batch_size, target, **round_options)
             times[index] += timing.times_s
             round_medians[index].append(timing.median_ms)
-        again = latency(networks[0], input_sizes[0], batch_size, target, **round_options).median_ms
+        again = time_network(networks[0], input_sizes[0], batch_size, target, **round_options).median_ms
         noise = max(noise, abs(math.log(again / round_medians[0][-1])))
 
     # The paper counts batches on the GPU and images on ARM; a run is one batch of batch_size images.
@@ -377,7 +385,7 @@ def guideline(
     threads_text = f", {timing.threads} thread{'s' if timing.threads != 1 else ''}" if timing.threads else ""
     title = (
         f"{key}: {GUIDELINES[key]}. x{scale}, the paper's {widths.upper()} widths; "
-        f"speed in {unit} on {target}{threads_text}{', thread clock' if clock == 'thread' else ''} "
+        f"speed in {unit} on {target}{' (ONNX Runtime)' if runtime == 'onnxruntime' else ''}{threads_text}{', thread clock' if clock == 'thread' else ''} "
         f"(median of >= {timing_options['repeats']} runs), "
         f"batch {batch_size}, {size}x{size} input, {blocks} blocks{' (fast mode: fewer runs)' if fast else ''}; "
         f"paper: {where} (ShuffleNetV2 Table {_TABLE_NUMBERS[key]}). MACs and mem_access per image."

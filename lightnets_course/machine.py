@@ -157,15 +157,16 @@ def save_results(
 
 # The course repository's benchmarks/results (present in a clone or an editable install).
 RECORDED_RESULTS = REPO_ROOT / "benchmarks" / "results"
-BENCHMARK_SCRIPTS = ("guidelines", "model_latency")
+BENCHMARK_SCRIPTS = ("guidelines", "model_latency", "deploy_runtimes")
 
 
 def recorded_results(script: str, folder: str | os.PathLike | None = None) -> dict[str, dict]:
     """The timings recorded in ``benchmarks/results/<script>_*.json`` (``lightnets bench guidelines`` /
     ``lightnets bench models ... --json``), one entry per results file, by file name.
 
-    ``script`` is ``"guidelines"`` (ShuffleNetV2's G1-G4 experiments) or ``"model_latency"`` (every course
-    model). Each entry is the JSON document ``benchmark.save_results`` wrote: ``machine`` (describe it
+    ``script`` is ``"guidelines"`` (ShuffleNetV2's G1-G4 experiments), ``"model_latency"`` (every course
+    model) or ``"deploy_runtimes"`` (the shipped networks and G1-G4 in ONNX Runtime:
+    ``benchmarks/deploy_runtimes.py``). Each entry is the JSON document ``benchmark.save_results`` wrote: ``machine`` (describe it
     with ``benchmark.describe_machine``), ``command``, and ``tables``, a dict from a label to a table's
     ``title``, ``units`` and ``rows`` (``complexity.Table(**table)`` shows one). Files are read from
     ``folder``, by default the course repository's ``benchmarks/results``; none there gives ``{}``.

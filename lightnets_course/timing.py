@@ -29,7 +29,17 @@ from .complexity import Table, check_input_size, profile, run_model
 from .device import model_device, pick_device
 from .machine import machine_info
 
-__all__ = ["SpeedComparison", "Timing", "compare_speed", "latency", "latency_table", "quantile", "throughput"]
+__all__ = [
+    "SpeedComparison",
+    "Timing",
+    "compare_speed",
+    "latency",
+    "latency_table",
+    "measure",
+    "quantile",
+    "throughput",
+    "wall_clock",
+]
 
 
 def quantile(sorted_values: Sequence[float], q: float) -> float:
@@ -53,6 +63,8 @@ class Timing:
         channels_last: whether the model and inputs used the channels-last memory format.
         compile_mode: the ``torch.compile`` mode used, or ``None`` for the plain (eager) model.
         clock: ``"wall"`` (elapsed time) or ``"thread"`` (CPU time of the model's thread).
+        runtime: what ran the model: ``"pytorch"`` (eager or compiled), or an exported model's runtime
+            such as ``"onnxruntime"`` (see ``deploy``).
         machine: ``machine_info(device)`` at the time of the measurement.
 
     The median is the headline number: unlike the mean, one run slowed down by another program does
@@ -68,6 +80,7 @@ class Timing:
     channels_last: bool = False
     compile_mode: str | None = None
     clock: str = "wall"
+    runtime: str = "pytorch"
     machine: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def _ms(self, q: float) -> float:
@@ -120,12 +133,15 @@ class Timing:
             "channels_last": self.channels_last,
             "compile_mode": self.compile_mode,
             "clock": self.clock,
+            "runtime": self.runtime,
             "machine": dict(self.machine),
         }
 
     def __str__(self) -> str:
         size = "x".join(str(n) for n in self.input_size)
         settings = [self.device, self.dtype]
+        if self.runtime != "pytorch":
+            settings.insert(0, self.runtime)
         if self.threads is not None:
             settings.append(f"{self.threads} thread{'s' if self.threads != 1 else ''}")
         if self.channels_last:
@@ -229,6 +245,41 @@ def _compiled(
     return compiled, mode
 
 
+def wall_clock(run: Callable[[Any], Any], batch: Any) -> float:
+    """Seconds that ``run(batch)`` took by the wall clock (what a user waits for)."""
+    begin = time.perf_counter()
+    run(batch)
+    return time.perf_counter() - begin
+
+
+def measure(
+    run: Callable[[Any], Any],
+    inputs: Sequence[Any],
+    *,
+    warmup: int = 10,
+    repeats: int = 30,
+    min_seconds: float = 1.0,
+    timer: Callable[[Callable[[Any], Any], Any], float] = wall_clock,
+    before_timing: Callable[[], Any] | None = None,
+) -> list[float]:
+    """The course's timing method for any callable: seconds per call of ``run(x)``, one per timed run.
+
+    ``warmup`` untimed calls first (memory allocation, kernel selection and caches are one-off costs),
+    then timed calls until there are at least ``repeats`` of them and they took ``min_seconds``
+    together, the ``inputs`` used in turn. ``timer(run, x)`` times one call (the wall clock by
+    default); ``before_timing`` runs once between warm-up and timing (a GPU synchronisation). ``latency``
+    times PyTorch models with it; ``deploy`` times ONNX Runtime sessions the same way.
+    """
+    for index in range(warmup):
+        run(inputs[index % len(inputs)])
+    if before_timing is not None:
+        before_timing()
+    times: list[float] = []
+    while len(times) < repeats or (sum(times) < min_seconds and len(times) < _MAX_RUNS):
+        times.append(timer(run, inputs[len(times) % len(inputs)]))
+    return times
+
+
 def _clock(
     device: torch.device, clock: str = "wall"
 ) -> Callable[[Callable[[torch.Tensor], Any], torch.Tensor], float]:
@@ -258,18 +309,13 @@ def _clock(
 
         return time_mps
 
-    def time_cpu(run: Callable[[torch.Tensor], Any], batch: torch.Tensor) -> float:
-        begin = time.perf_counter()
-        run(batch)
-        return time.perf_counter() - begin
-
     def time_thread(run: Callable[[torch.Tensor], Any], batch: torch.Tensor) -> float:
         # Counts only while this thread runs: the time other programs hold the core is left out.
         begin = time.thread_time()
         run(batch)
         return time.thread_time() - begin
 
-    return time_thread if clock == "thread" else time_cpu
+    return time_thread if clock == "thread" else wall_clock
 
 
 @contextlib.contextmanager
@@ -393,13 +439,10 @@ def latency(
             # The first run also checks that the model takes this input, with a clear error if not.
             run_model(work, batches[0])
             run, compile_mode = _compiled(work, target, cuda_graphs, batches[0]) if compile else (work, None)
-            for index in range(warmup):
-                run(batches[index % len(batches)])
-            if target.type == "cuda":
-                torch.cuda.synchronize(target)
-            times: list[float] = []
-            while len(times) < repeats or (sum(times) < min_seconds and len(times) < _MAX_RUNS):
-                times.append(timer(run, batches[len(times) % len(batches)]))
+            times = measure(
+                run, batches, warmup=warmup, repeats=repeats, min_seconds=min_seconds, timer=timer,
+                before_timing=(lambda: torch.cuda.synchronize(target)) if target.type == "cuda" else None,
+            )  # fmt: skip
             used_threads = torch.get_num_threads() if target.type == "cpu" else None
     finally:
         for module, training in modes:

@@ -7,7 +7,10 @@ values and shows what the plain function returns. Works with ipywidgets 7.6+ (Co
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import html
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -21,9 +24,12 @@ from .charts import (
     plot_conv_windows,
     plot_mobilenet_v1_tradeoff,
     plot_pareto,
+    plot_run_times,
 )
 from .comparison import COMPARISON_COSTS, comparison_table
+from .course import STATIC_VIEW_CLASS
 from .datasets import TensorImages, cifar10_sample
+from .deploy import runtime_latency
 from .layers import conv_costs, describe_conv_layer
 from .models.blocks import ACTIVATIONS, activation_curves, channel_shuffle_order
 from .scaling import inverted_residual_widths, mobilenet_v1_tradeoff, mobilenet_v2_cost
@@ -36,6 +42,7 @@ __all__ = [
     "comparison_explorer",
     "conv_cost_explorer",
     "conv_layer_explorer",
+    "deployment_explorer",
     "mobilenet_v1_explorer",
     "mobilenet_v2_explorer",
     "sample_browser",
@@ -46,10 +53,48 @@ __all__ = [
 _RUNS_WHEN_BUILT = int(widgets.__version__.split(".")[0]) >= 8
 
 
+def static_view(function: Callable[..., object], values: Mapping[str, object]) -> str:
+    """HTML of what ``function(**values)`` prints and draws: the explorer's first view, for readers of a
+    stored notebook (GitHub, nbviewer), where no kernel runs the widget."""
+    from IPython.utils.capture import capture_output
+
+    with capture_output() as captured:
+        function(**values)
+    parts = [f"<p><em>The explorer's first view ({html.escape(', '.join(f'{k}={v}' for k, v in values.items()))}); "
+             "run the cell to move its controls.</em></p>"]  # fmt: skip
+    if captured.stdout.strip():
+        parts.append(f"<pre>{html.escape(captured.stdout.strip())}</pre>")
+    for output in captured.outputs:
+        if "image/png" in output.data:
+            parts.append(f'<img src="data:image/png;base64,{output.data["image/png"]}"/>')
+        elif "text/html" in output.data:
+            parts.append(output.data["text/html"])
+        elif "text/plain" in output.data:
+            parts.append(f"<pre>{html.escape(output.data['text/plain'])}</pre>")
+    return f'<div class="{STATIC_VIEW_CLASS}">{"".join(parts)}</div>'
+
+
+class Explorer(widgets.interactive):
+    """An ``interactive`` that also offers a static HTML copy of its first view when displayed.
+
+    JupyterLab shows the live widget (its renderer ranks first); a stored notebook keeps the HTML, which
+    ``course.execute_notebook`` leaves as the output, so GitHub and nbviewer show the first result
+    instead of ``interactive(children=(...))``. Under ipywidgets 7 (Colab) the widget is shown as before.
+    """
+
+    def _repr_mimebundle_(self, **kwargs: object) -> dict:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        try:
+            bundle["text/html"] = static_view(self.f, dict(self.kwargs))
+        except Exception:  # the live widget still works; only the static copy is left out
+            pass
+        return bundle
+
+
 def _explorer(function: Callable[..., object], *args: object, **controls: object) -> widgets.interactive:
-    """``widgets.interactive(function, ...)`` that has already run once with its starting values, so
+    """An ``Explorer`` of ``function`` that has already run once with its starting values, so
     ``.result`` (what the plain function returned) is there from the start under ipywidgets 7 and 8."""
-    explorer = widgets.interactive(function, *args, **controls)
+    explorer = Explorer(function, *args, **controls)
     if not _RUNS_WHEN_BUILT:
         explorer.update()
     return explorer
@@ -291,5 +336,47 @@ def comparison_explorer(rows: Table | list[dict]) -> widgets.interactive:
         ),
         models=widgets.SelectMultiple(
             options=names, value=tuple(names), rows=len(names), description="models"
+        ),
+    )
+
+
+def deployment_explorer(
+    variants: Mapping[str, Mapping[str, Any]], results: Table | None = None, max_threads: int | None = None
+) -> widgets.interactive:
+    """Choose a model, a runtime variant and CPU threads: times that combination now (batch 1, the
+    course's timing method) and shows its runs' spread, with the model's rows of ``results``
+    (accuracy and size per variant) below.
+
+    ``variants`` maps a model name to ``{variant: PyTorch model or ONNX file}``, as for
+    ``deploy.compare_runtimes``.
+    """
+    names = list(variants)
+    threads_available = max_threads or os.cpu_count() or 1
+
+    def show(model: str, variant: str, threads: int) -> object:
+        if variant not in variants[model]:
+            print(f"{model} has no variant {variant!r}; it has {', '.join(variants[model])}")
+            return None
+        timing = runtime_latency(
+            variants[model][variant], threads=threads, warmup=3, repeats=20, min_seconds=0.5
+        )
+        print(f"{model}, {variant}: {timing}")
+        plot_run_times(timing)
+        plt.show()
+        if results is not None:
+            display(
+                Table(
+                    [row for row in results.rows if row.get("model") == model],
+                    title=f"{model}: every variant",
+                )
+            )
+        return timing
+
+    return _explorer(
+        show,
+        model=widgets.Dropdown(options=names, value=names[0], description="model"),
+        variant=widgets.Dropdown(options=list(variants[names[0]]), description="runtime"),
+        threads=widgets.IntSlider(
+            value=1, min=1, max=threads_available, description="threads", continuous_update=False
         ),
     )

@@ -1,11 +1,13 @@
-"""Build the CIFAR-10 sample the course ships in data/cifar10_sample/.
+"""Build the CIFAR-10 samples the course ships: data/cifar10_sample/ and data/cifar10_calibration/.
 
     python scripts/build_cifar10_sample.py ARCHIVE [--per-class 100] [--seed 0] [--out DIR]
+    python scripts/build_cifar10_sample.py ARCHIVE --split train --per-class 50 --out data/cifar10_calibration
 
 ARCHIVE is CIFAR-10 as JPEG files, a .tar.gz laid out cifar10-jpeg/{train,test}/<class>/NNNN.jpg.
-The sample takes --per-class images of every class from the TEST split (the shipped checkpoints never
-train on them): each class's file names are sorted, shuffled by random.Random(seed), and the first
---per-class kept, so the same archive and seed always give the same files. They are copied byte for byte
+The sample takes --per-class images of every class from the TEST split by default (the shipped
+checkpoints never train on them; the notebooks measure accuracy on them); the calibration sample that
+int8 quantization calibrates on comes from the TRAIN split, never from the test images. Each class's
+file names are sorted, shuffled by random.Random(seed), and the first --per-class kept, so the same archive and seed always give the same files. They are copied byte for byte
 to DIR/<class>/<original name>.jpg, with DIR/MANIFEST.tsv listing path, class and sha256 of each.
 """
 
@@ -23,8 +25,6 @@ sys.path.insert(0, str(REPO_DIR))  # the script also runs from a checkout withou
 
 # The archive reader the package's cifar10() uses, so both read the same files the same way.
 from lightnets_course.datasets import CIFAR10_CLASSES, jpeg_split_files  # noqa: E402
-
-SPLIT = "test"
 
 
 def read_split(archive: Path, split: str) -> dict[str, dict[str, bytes]]:
@@ -69,6 +69,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("archive", type=Path, help="cifar10-jpeg.tar.gz (CIFAR-10 as JPEG files)")
     parser.add_argument("--per-class", type=int, default=100, help="images per class (default 100)")
+    parser.add_argument(
+        "--split",
+        choices=["test", "train"],
+        default="test",
+        help="which split to take images from (default test)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the shuffle that picks them (default 0)")
     parser.add_argument(
         "--out",
@@ -82,14 +88,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.per_class < 1:
         raise SystemExit(f"--per-class must be at least 1, got {args.per_class}")
 
-    files = read_split(args.archive, SPLIT)
+    split = args.split
+    files = read_split(args.archive, split)
     if sorted(files) != sorted(CIFAR10_CLASSES):
         raise SystemExit(
-            f"{args.archive} has classes {sorted(files)} in its {SPLIT} split, expected {CIFAR10_CLASSES}"
+            f"{args.archive} has classes {sorted(files)} in its {split} split, expected {CIFAR10_CLASSES}"
         )
     too_small = [name for name in CIFAR10_CLASSES if len(files[name]) < args.per_class]
     if too_small:
-        raise SystemExit(f"Fewer than {args.per_class} {SPLIT} images in: {', '.join(too_small)}")
+        raise SystemExit(f"Fewer than {args.per_class} {split} images in: {', '.join(too_small)}")
     chosen = choose({name: list(files[name]) for name in CIFAR10_CLASSES}, args.per_class, args.seed)
     size = write_sample(files, chosen, args.out)
     count = args.per_class * len(CIFAR10_CLASSES)

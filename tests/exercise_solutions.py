@@ -87,3 +87,9 @@ class SqueezeExciteGate(nn.Module):  # notebook 05
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:  # notebook 06
     n, c, h, w = x.shape
     return x.view(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
+def quantize_per_channel(weight: torch.Tensor) -> torch.Tensor:  # notebook 08
+    largest = weight.abs().flatten(1).amax(1).view(-1, *[1] * (weight.dim() - 1))
+    scale = torch.where(largest > 0, largest / 127, torch.ones_like(largest))
+    return (weight / scale).round().clamp(-127, 127) * scale

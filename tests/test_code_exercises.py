@@ -1,4 +1,4 @@
-"""The code-writing exercises of notebooks 01-06: every one can be solved (the solutions in
+"""The code-writing exercises of notebooks 01-06 and 08: every one can be solved (the solutions in
 tests/exercise_solutions.py pass), the notebooks' templates fail with a hint, and typical mistakes
 get a hint that names the first thing wrong."""
 
@@ -13,6 +13,7 @@ from exercise_solutions import (
     alexnet_features,
     channel_shuffle,
     mobilenet_v1_body,
+    quantize_per_channel,
 )
 from torch import nn
 
@@ -27,6 +28,7 @@ SOLVED = [
     (exercises.check_inverted_residual, InvertedResidualBlock),
     (exercises.check_squeeze_excite, SqueezeExciteGate),
     (exercises.check_channel_shuffle_function, channel_shuffle),
+    (exercises.check_quantize_per_channel, quantize_per_channel),
 ]
 
 
@@ -47,7 +49,8 @@ class Template(nn.Module):
 
 @pytest.mark.parametrize(("check", "solution"), SOLVED[1:], ids=lambda item: getattr(item, "__name__", ""))
 def test_an_untouched_template_gets_a_hint_not_a_traceback(check, solution, capsys):
-    template = (lambda x, groups: ...) if solution is channel_shuffle else Template
+    templates = {channel_shuffle: lambda x, groups: ..., quantize_per_channel: lambda weight: ...}
+    template = templates.get(solution, Template)
     assert check(template) is False
     printed = capsys.readouterr().out
     assert printed.startswith("Not yet. Hint:") and "Traceback" not in printed
@@ -104,3 +107,39 @@ def test_a_builder_that_fails_is_reported_with_its_error(capsys):
 
     assert exercises.check_alexnet_features(broken) is False
     assert "building build() failed: RuntimeError: oops" in capsys.readouterr().out
+
+
+def test_per_tensor_quantization_gets_the_per_channel_hint(capsys):
+    def per_tensor(weight: torch.Tensor) -> torch.Tensor:
+        scale = weight.abs().max() / 127
+        return (weight / scale).round() * scale
+
+    assert exercises.check_quantize_per_channel(per_tensor) is False
+    assert "one scale for the whole tensor" in capsys.readouterr().out
+
+
+def test_returning_the_integers_gets_a_hint(capsys):
+    def integers(weight: torch.Tensor) -> torch.Tensor:
+        largest = weight.abs().flatten(1).amax(1).clamp_min(1e-12).view(-1, 1, 1, 1)
+        return (weight / (largest / 127)).round()
+
+    assert exercises.check_quantize_per_channel(integers) is False
+    assert "those are the integers" in capsys.readouterr().out
+
+
+def test_a_zero_channel_divided_by_zero_is_named(capsys):
+    def divides_by_zero(weight: torch.Tensor) -> torch.Tensor:
+        scale = weight.abs().flatten(1).amax(1).view(-1, 1, 1, 1) / 127
+        return (weight / scale).round() * scale
+
+    assert exercises.check_quantize_per_channel(divides_by_zero) is False
+    assert "a channel of zeros has max |w| = 0" in capsys.readouterr().out
+
+
+def test_the_int8_levels_exercise(capsys):
+    assert exercises.check_int8_levels(5) is True
+    assert "round to -2..2: 5 values" in capsys.readouterr().out
+    assert exercises.check_int8_levels(255) is False
+    assert "a scale of its own" in capsys.readouterr().out
+    assert exercises.check_int8_levels(2) is False
+    assert "negative ones and zero included" in capsys.readouterr().out

@@ -157,6 +157,17 @@ def marker_problems(nb: nbformat.NotebookNode) -> list[str]:
     ]
 
 
+def explorer_view_problems(nb: nbformat.NotebookNode) -> list[str]:
+    """A stored explorer shows its first view as HTML (``widgets.Explorer``), not a widget reference
+    that GitHub and nbviewer can only print as ``interactive(children=...)``."""
+    return [
+        f"cell {index}: a widget stored without its first view; {REFRESH}"
+        for index, cell in _code_cells(nb)
+        for output in cell.outputs
+        if course.WIDGET_VIEW in output.get("data", {})
+    ]
+
+
 CHECKS = (
     schema_problems,
     kernel_problems,
@@ -166,6 +177,7 @@ CHECKS = (
     output_size_problems,
     widget_state_problems,
     marker_problems,
+    explorer_view_problems,
 )
 
 
@@ -364,3 +376,34 @@ def test_build_slides_makes_a_reveal_js_deck(sample, tmp_path):
     assert "google.colab" not in deck, "the setup cell is marked skip and must stay out of the slides"
     if sample is None:
         assert "Why small networks" in deck
+
+
+def test_a_stored_explorer_keeps_only_its_first_view():
+    output = {
+        "output_type": "display_data",
+        "data": {
+            course.WIDGET_VIEW: {"model_id": "abc"},
+            "text/plain": "interactive(children=(IntSlider(value=3),))",
+            "text/html": f'<div class="{course.STATIC_VIEW_CLASS}"><pre>first</pre></div>',
+        },
+    }
+    course.keep_static_view(output)
+    assert course.WIDGET_VIEW not in output["data"] and "first" in output["data"]["text/html"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("explorer()")])
+    nb.cells[0].outputs = [nbformat.from_dict({"output_type": "display_data", "metadata": {},
+                                               "data": {course.WIDGET_VIEW: {"model_id": "x"}}})]  # fmt: skip
+    assert explorer_view_problems(nb) == [f"cell 0: a widget stored without its first view; {REFRESH}"]
+
+
+def test_an_explorer_offers_its_first_view_as_html():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from lightnets_course.widgets import conv_cost_explorer
+
+    InteractiveShell.instance()  # display() then publishes rich outputs, as in a notebook's kernel
+    bundle = conv_cost_explorer()._repr_mimebundle_()
+    assert course.WIDGET_VIEW in bundle
+    assert course.STATIC_VIEW_CLASS in bundle["text/html"] and "<table" in bundle["text/html"]

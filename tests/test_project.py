@@ -30,7 +30,8 @@ def _split(requirement: str) -> tuple[str, str]:
 
 def _pip_requirements() -> dict[str, str]:
     project = PYPROJECT["project"]
-    reqs = list(project["dependencies"]) + list(project["optional-dependencies"]["dev"])
+    extras = project["optional-dependencies"]
+    reqs = list(project["dependencies"]) + list(extras["dev"]) + list(extras["deploy"])
     # tomli only backports tomllib for Python 3.10; conda's environment pins a newer Python's stdlib.
     return dict(_split(r) for r in reqs if "python_version" not in r)
 
@@ -88,9 +89,10 @@ def test_repository_url_has_one_source():
     )
 
 
-def test_setup_cell_is_a_no_op_outside_colab():
+@pytest.mark.parametrize("extra", ["", "deploy"])
+def test_setup_cell_is_a_no_op_outside_colab(extra):
     # Run the cell's Python with the IPython magics removed: nothing may happen outside Colab.
-    source = course.setup_cell_source()
+    source = course.setup_cell_source(extra)
     assert course.repository_url() in source
     python_only = "\n".join(line for line in source.splitlines() if not line.strip().startswith(("!", "%")))
     before = list(sys.path)
@@ -99,6 +101,18 @@ def test_setup_cell_is_a_no_op_outside_colab():
 
 
 NOTEBOOK_FILES = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def test_a_notebook_that_needs_an_extra_installs_it_on_colab():
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    for notebook in course.NOTEBOOKS:
+        if notebook.extra:
+            assert notebook.extra in extras, (
+                f"{notebook.filename} needs [{notebook.extra}], which pyproject lacks"
+            )
+            assert f'-e "{course.COLAB_CHECKOUT}[{notebook.extra}]"' in course.setup_cell_source(
+                notebook.extra
+            )
 
 
 def test_every_notebook_is_in_the_course_map():
@@ -112,7 +126,8 @@ def test_notebook_header_matches_the_repository_setting(path):
     nb = nbformat.read(path, as_version=4)
     assert course.colab_badge(path.name) in nb.cells[0].source
     assert nb.cells[1].cell_type == "code"
-    assert nb.cells[1].source == course.setup_cell_source()
+    extra = next(notebook.extra for notebook in course.NOTEBOOKS if notebook.filename == path.name)
+    assert nb.cells[1].source == course.setup_cell_source(extra)
     parameters = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(parameters) == 1, "exactly one cell tagged 'parameters'"
     assert 'os.environ.get("LIGHTNETS_FAST"' in parameters[0].source

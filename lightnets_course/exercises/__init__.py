@@ -18,6 +18,10 @@ from lightnets_course.exercises.comparison import (  # 07
     check_macs_ratio,
     check_params_front,
 )
+from lightnets_course.exercises.deployment import (  # 08
+    check_int8_levels,
+    check_quantize_per_channel,
+)
 from lightnets_course.exercises.depthwise import (
     # 02
     check_depthwise_groups,
@@ -83,4 +87,6 @@ __all__ = [
     "check_inverted_residual",
     "check_squeeze_excite",
     "check_channel_shuffle_function",
+    "check_quantize_per_channel",
+    "check_int8_levels",
 ]
