@@ -340,7 +340,8 @@ def test_cuda_is_refused_clearly_without_a_gpu(monkeypatch):
 
 
 def test_each_device_gets_its_own_clock():
-    assert timing_module._clock(torch.device("cpu")).__name__ == "time_cpu"
+    assert timing_module._clock(torch.device("cpu")).__name__ == "wall_clock"  # shared with deploy's timing
+    assert timing_module._clock(torch.device("cpu"), "thread").__name__ == "time_thread"
     # CUDA events are made without touching a GPU, so the choice can be checked on any machine.
     assert timing_module._clock(torch.device("cuda")).__name__ == "time_cuda"
     assert timing_module._clock(torch.device("mps")).__name__ == "time_mps"
