@@ -48,32 +48,40 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # The CPU recipe (recipe.CIFAR10_CPU_RECIPE, where its reasons are written): one-cycle Nesterov SGD at
 # batch 128, peak learning rate 0.2, weight decay 5e-5, no label smoothing, no weight average.
-COMMON = [
-    "--batch-size", str(CIFAR10_CPU_RECIPE["batch_size"]),
-    "--lr", str(CIFAR10_CPU_RECIPE["lr"]),
-    "--weight-decay", str(CIFAR10_CPU_RECIPE["weight_decay"]),
-    "--label-smoothing", str(CIFAR10_CPU_RECIPE["label_smoothing"]),
-    "--ema", str(CIFAR10_CPU_RECIPE["ema_decay"] or 0),
-]  # fmt: skip
-# Epochs (as many as fit in about 50 minutes here) and the model's own options (after COMMON: they win).
-RUNS: dict[str, tuple[int, list[str]]] = {
-    "shufflenet_v2_x0_5": (35, []),  # ~85 s an epoch
-    "mobilenet_v1": (22, []),  # ~137 s an epoch
-    "mobilenet_v3_small": (20, []),  # ~170 s an epoch
-    "alexnet_half": (30, []),
+COMMON: dict[str, str] = {
+    "--batch-size": str(CIFAR10_CPU_RECIPE["batch_size"]),
+    "--lr": str(CIFAR10_CPU_RECIPE["lr"]),
+    "--weight-decay": str(CIFAR10_CPU_RECIPE["weight_decay"]),
+    "--label-smoothing": str(CIFAR10_CPU_RECIPE["label_smoothing"]),
+    "--ema": str(CIFAR10_CPU_RECIPE["ema_decay"] or 0),
+}
+# Epochs (as many as fit in about 50 minutes here) and the model's own options (they replace COMMON's).
+RUNS: dict[str, tuple[int, dict[str, str]]] = {
+    "shufflenet_v2_x0_5": (35, {}),  # ~85 s an epoch
+    "mobilenet_v1": (22, {}),  # ~137 s an epoch
+    "mobilenet_v3_small": (20, {}),  # ~170 s an epoch
+    # No BatchNorm: at lr 0.1 AlexNet sat at chance for 300 steps here, at 0.05 it learned; its 7 M weights,
+    # most in the classifier, take the usual 5e-4 weight decay (with dropout 0.5) rather than 5e-5.
+    "alexnet_half": (30, {"--lr": "0.05", "--weight-decay": "5e-4"}),  # ~100 s an epoch
     # cifar=True keeps MobileNetV2's first stages at 32x32: at width 1.0 an epoch takes 8-9 min here, too
     # slow for an hour. 0.35 is the paper's smallest width (59 M MACs at 224, in MobileNetV3's Tables 3-4
     # in float and int8, which notebook 08 sets beside this machine); in fit it takes ~2.5 min an epoch.
-    "mobilenet_v2": (18, ["--width-mult", "0.35"]),  # ~151 s an epoch
+    "mobilenet_v2": (18, {"--width-mult": "0.35"}),  # ~151 s an epoch
 }
 SEED = 0
+
+
+def run_options(model: str) -> list[str]:
+    """The recipe's options with ``model``'s own in their place, as command-line words."""
+    options = {**COMMON, **RUNS[model][1]}
+    return [word for option, value in options.items() for word in (option, value)]
 
 
 def train_command(model: str, runs: Path) -> list[str]:
     """The ``lightnets train`` command that trains ``model`` (what the manifest records)."""
     return [
         "lightnets", "train", "--model", model, "--cifar", "--data", "cifar10", "--device", "cpu",
-        *COMMON, *RUNS[model][1], "--epochs", str(RUNS[model][0]), "--seed", str(SEED),
+        *run_options(model), "--epochs", str(RUNS[model][0]), "--seed", str(SEED),
         "--out", str(runs / model),
     ]  # fmt: skip
 
@@ -103,7 +111,7 @@ def ship(model: str, runs: Path, folder: Path) -> int:
     layout = "channels-last" if run_settings.get("channels_last") else "contiguous"
     recipe = (
         f"SGD (Nesterov, momentum 0.9), one-cycle schedule over {history.epochs} epochs, "
-        f"{' '.join(COMMON)}, precise BatchNorm statistics (20 batches), {layout} and "
+        f"{' '.join(run_options(model))}, precise BatchNorm statistics (20 batches), {layout} and "
         f"{run_settings.get('autocast_dtype') or 'float32'} (what fit measured as fastest here); 45,000 "
         f"training images (5,000 held out for validation), random crop (padding 4) and flip; the weights "
         f"of epoch {epoch}, the best on validation ({100 * history.val_acc[epoch - 1]:.2f}%)"
