@@ -36,7 +36,7 @@ from .machine import (
     save_results,
     to_markdown,
 )
-from .papers import SHUFFLENET_V2_SOURCE as PAPER_SOURCE
+from .papers import SHUFFLENET_V2_GUIDELINE_SOURCE as PAPER_SOURCE
 from .timing import Timing, latency, latency_table, quantile, throughput
 
 __all__ = [

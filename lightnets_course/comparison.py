@@ -18,7 +18,9 @@ __all__ = [
     "comparison_rows",
     "comparison_table",
     "imagenet_top1",
+    "latency_rank_correlations",
     "pareto_front",
+    "ranking_verdict",
     "spearman",
 ]
 
@@ -134,6 +136,41 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
     if spread_x == 0 or spread_y == 0:
         raise ValueError("all values of x (or of y) are equal, so their order says nothing: no correlation")
     return covariance / (spread_x * spread_y)
+
+
+def latency_rank_correlations(
+    timings: Table | list[dict], costs: Sequence[str] = ("macs", "mem_access", "params")
+) -> dict[str, tuple[float, float, float]]:
+    """How well each cost ranks the measured latencies: Spearman's correlation, three times.
+
+    ``timings`` is a ``latency_table`` (one row per model, with the cost columns and ``p10_ms``,
+    ``latency_ms``, ``p90_ms``). Each cost gets ``(p10, median, p90)``: its correlation with the fast
+    end, the median and the slow end of every model's runs, so that one lucky or unlucky run cannot
+    decide a conclusion by itself.
+    """
+    rows = rows_of(timings)
+    return {
+        cost: tuple(
+            spearman([row[cost] for row in rows], [row[q] for row in rows])
+            for q in ("p10_ms", "latency_ms", "p90_ms")
+        )
+        for cost in costs
+    }
+
+
+def ranking_verdict(correlations: dict[str, tuple[float, float, float]], margin: float = 0.05) -> str:
+    """Which of MACs and memory access ranks the latency better, said only where the timings agree.
+
+    A direction is named only when ``mem_access``'s correlation beats (or trails) ``macs``'s by more
+    than ``margin`` at the fast end, the median and the slow end alike; otherwise "no clear difference
+    here". ``correlations`` is what ``latency_rank_correlations`` returns.
+    """
+    gaps = [mem - macs for mem, macs in zip(correlations["mem_access"], correlations["macs"])]
+    if all(gap > margin for gap in gaps):
+        return "on this machine mem_access ranks the latency better than MACs"
+    if all(gap < -margin for gap in gaps):
+        return "on this machine MACs rank the latency better than mem_access"
+    return "MACs and mem_access: no clear difference here in how well they rank the latency"
 
 
 def comparison_table(

@@ -41,6 +41,7 @@ __all__ = [
     "g4_network",
     "guideline",
     "guideline_verdicts",
+    "paper_guideline_table",
 ]
 
 
@@ -391,6 +392,30 @@ def guideline(
         f"paper: {where} (ShuffleNetV2 Table {_TABLE_NUMBERS[key]}). MACs and mem_access per image."
     )
     return Table(rows, title=title, units=_GUIDELINE_COLUMNS)
+
+
+def paper_guideline_table(name: str, widths: str = "gpu") -> Table:
+    """The paper's own measurements for one guideline, at its x1, x2 and x4 widths, nothing timed here.
+
+    For the platform a machine cannot stand in for: a CPU cannot show what the paper's GTX 1080Ti did
+    (``widths="gpu"``, batches/s), and a GPU cannot show its single ARM core (``widths="cpu"``,
+    images/s). One row per configuration: ``config``, ``channels`` at x1, the paper's ``speed_x1``, and
+    ``x1_vs_first`` / ``x2_vs_first`` / ``x4_vs_first``, each width's speed relative to the first row.
+    """
+    key = name.upper() if isinstance(name, str) else name
+    if key not in GUIDELINES:
+        raise ValueError(f"name must be one of 'G1', 'G2', 'G3', 'G4'; got {name!r}")
+    if widths not in ("gpu", "cpu"):
+        raise ValueError(f"widths must be 'gpu' or 'cpu' (the paper's two sets of widths); got {widths!r}")
+    by_scale = {scale: _setups(key, widths, scale) for scale in _SCALES}
+    rows = []
+    for position, setup in enumerate(by_scale[1]):
+        row = {"config": setup.config, "channels": setup.channels, "speed_x1": setup.paper}
+        for scale, setups in by_scale.items():
+            row[f"x{scale}_vs_first"] = round(setups[position].paper / setups[0].paper, 2)
+        rows.append(row)
+    platform = "GTX 1080Ti, batches/s" if widths == "gpu" else "Snapdragon 810 ARM core, images/s"
+    return Table(rows, title=f"{key} in the paper (Table {_TABLE_NUMBERS[key]}; {platform})")
 
 
 def guideline_verdicts(table: Table) -> list[str]:

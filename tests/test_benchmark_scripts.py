@@ -221,3 +221,30 @@ def test_throughput_fast_times_both_loops_over_the_same_steps_and_prints_the_rat
 def test_throughput_names_a_missing_image_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="--images .*no such folder"):
         THROUGHPUT["main"](["--fast", "--images", str(tmp_path / "nowhere")])
+
+
+def test_the_stability_check_reads_a_direction_from_every_kind_of_verdict():
+    # scripts/check_stable_conclusions.py flags a comparison whose runs name opposite directions.
+    direction = runpy.run_path(str(BENCHMARKS.parent / "scripts" / "check_stable_conclusions.py"))[
+        "_direction"
+    ]
+    assert direction("1:2: here 0.91x, paper 0.96x: same direction (noise +-3%)") == "same direction"
+    assert direction("1:6: here 1.10x, paper 0.91x: opposite direction (noise +-2%)") == "opposite direction"
+    assert (
+        direction("merged is 1.73x faster than three operations here (rounds 1.71-1.85x, noise +-9%)")
+        == "merged"
+    )
+    assert (
+        direction(
+            "merged vs three operations: 1.02x (rounds 0.97-1.05x, noise +-4%): no clear difference here"
+        )
+        is None
+    )
+    assert direction("on this machine MACs rank the latency better than mem_access") == "on this machine MACs"
+    assert (
+        direction("on this machine mem_access ranks the latency better than MACs")
+        == "on this machine mem_access"
+    )
+    assert (
+        direction("MACs and mem_access: no clear difference here in how well they rank the latency") is None
+    )

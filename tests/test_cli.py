@@ -178,6 +178,8 @@ def test_help_shows_each_default_once(capsys):
     printed = capsys.readouterr().out
     options = printed.split("options:")[1]
     entries = [entry for entry in options.split("\n  -") if entry.strip()]
-    assert all(entry.count("default") <= 1 for entry in entries), [e for e in entries if e.count("default") > 1]
+    assert all(entry.count("default") <= 1 for entry in entries), [
+        e for e in entries if e.count("default") > 1
+    ]
     assert "(default: 20)" in " ".join(options.split())  # --precise-bn: added where the text says none
     assert "--budget TIME" in printed and "--seed" in printed and "--resume" in printed

@@ -108,6 +108,20 @@ def test_channel_shuffle_interleaves_and_equals_torchvision():
         channel_shuffle(x, 4)
 
 
+def test_concat_shuffle_is_cat_then_channel_shuffle_in_one_copy():
+    from lightnets_course.models.blocks import ConcatShuffleSplit, concat_shuffle
+
+    kept, processed = torch.randn(2, 3, 10, 5, 4).unbind(0)
+    expected = channel_shuffle(torch.cat((kept, processed), dim=1), 2)
+    assert torch.equal(concat_shuffle(kept, processed), expected)
+    x = torch.cat((kept, processed), dim=1)
+    for merged in (False, True):
+        first, second = ConcatShuffleSplit(merged=merged)(x)
+        assert torch.equal(first, expected[:, :10]) and torch.equal(second, expected[:, 10:])
+    with pytest.raises(ValueError, match=r"same shape; got \(3, 10, 5, 4\) and \(3, 8, 5, 4\)"):
+        concat_shuffle(kept, processed[:, :8])
+
+
 def test_shuffle_unit_stride_1_passes_half_the_channels_through():
     torch.manual_seed(0)
     unit = ShuffleUnit(8, 8, stride=1).eval()

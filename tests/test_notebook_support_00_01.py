@@ -298,3 +298,21 @@ def test_explorers_have_their_result_under_ipywidgets_7_as_under_8(monkeypatch):
     monkeypatch.setattr(widgets, "_RUNS_WHEN_BUILT", False)
     explorer = widgets._explorer(lambda x: x * 2, x=ipywidgets.IntSlider(value=3))
     assert explorer.result == 6
+
+
+@pytest.mark.parametrize(
+    ("name", "num_classes"), [("alexnet_half", 5), ("alexnet", 1000)], ids=["half, 5 classes", "torchvision"]
+)
+def test_alexnet_parameters_sit_in_the_fc_layers_and_macs_in_the_convs(name, num_classes):
+    # Notebook 01's "where are the parameters, where is the compute?" bars, at 224 x 224.
+    from lightnets_course.complexity import profile
+    from lightnets_course.models import get_model
+
+    measured = profile(get_model(name, num_classes=num_classes), (3, 224, 224))
+
+    def conv_share(cost: str) -> float:
+        conv = sum(layer[cost] for layer in measured.layers if layer["type"] == "Conv2d")
+        return conv / sum(layer[cost] for layer in measured.layers)
+
+    assert 1 - conv_share("params") > 0.9
+    assert conv_share("macs") > 0.9

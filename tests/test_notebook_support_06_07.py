@@ -348,3 +348,49 @@ def test_check_macs_ratio(capsys):
     assert exercises.check_macs_ratio(right * 2) is False
     assert exercises.check_macs_ratio("big") is False
     assert exercises.check_macs_ratio(...) is False
+
+
+def test_latency_rank_correlations_and_ranking_verdict():
+    def rows(p10, median, p90):
+        return [
+            {"macs": m, "mem_access": a, "params": 1.0 + i, "p10_ms": lo, "latency_ms": mid, "p90_ms": hi}
+            for i, (m, a, lo, mid, hi) in enumerate(zip([1, 2, 3, 4], [4, 1, 2, 3], p10, median, p90))
+        ]
+
+    # memory access orders the times exactly at every quantile, MACs does not
+    rho = comparison.latency_rank_correlations(rows([4, 1, 2, 3], [40, 10, 20, 30], [41, 11, 21, 31]))
+    assert rho["mem_access"] == pytest.approx((1.0, 1.0, 1.0))
+    assert rho["macs"] == pytest.approx((-0.2, -0.2, -0.2))
+    assert comparison.ranking_verdict(rho) == "on this machine mem_access ranks the latency better than MACs"
+    # the slow end orders by MACs: the timings disagree, so no direction is named
+    rho = comparison.latency_rank_correlations(rows([4, 1, 2, 3], [40, 10, 20, 30], [1, 2, 3, 4]))
+    assert comparison.ranking_verdict(rho).endswith(
+        "no clear difference here in how well they rank the latency"
+    )
+    # MACs wins everywhere
+    rho = comparison.latency_rank_correlations(rows([1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4]))
+    assert comparison.ranking_verdict(rho) == "on this machine MACs rank the latency better than mem_access"
+
+
+def test_paper_guideline_table_is_the_papers_tables_relative_to_their_first_row():
+    from lightnets_course import papers
+    from lightnets_course.guidelines import paper_guideline_table
+
+    g2 = paper_guideline_table("G2", widths="gpu")
+    assert [row["config"] for row in g2.rows] == ["g=1", "g=2", "g=4", "g=8"]
+    assert [row["speed_x1"] for row in g2.rows] == [2451, 1725, 1026, 634]  # Table 2, GTX 1080Ti
+    assert g2.rows[3]["x1_vs_first"] == round(634 / 2451, 2) and g2.rows[3]["x4_vs_first"] == round(
+        230 / 437, 2
+    )
+    g3 = paper_guideline_table("g3", widths="cpu")  # the ARM core's images/s
+    assert g3.rows[2]["config"] == "4-fragment-series" and g3.rows[2]["speed_x1"] == 38.4
+    assert "Table 3" in g3.title and "ARM" in g3.title
+    with pytest.raises(ValueError, match="name must be one of 'G1', 'G2', 'G3', 'G4'; got 'G5'"):
+        paper_guideline_table("G5")
+    with pytest.raises(ValueError, match="widths must be 'gpu' or 'cpu'"):
+        paper_guideline_table("G1", widths="tpu")
+    # Table 8's source and the guideline tables' source are two different sentences
+    assert (
+        "Tables 1-4" not in papers.SHUFFLENET_V2_SOURCE
+        and "Tables 1-4" in papers.SHUFFLENET_V2_GUIDELINE_SOURCE
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import runpy
+import shlex
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,15 @@ def test_the_checkpoints_readme_shows_the_manifest():
     begin, end = "<!-- checkpoints table: begin -->\n", "<!-- checkpoints table: end -->"
     table = readme[readme.index(begin) + len(begin) : readme.index(end)]
     assert table == script["readme_table"](CHECKPOINTS) + "\n"
+
+
+def test_every_shipped_checkpoint_was_trained_by_the_command_the_script_gives_today():
+    # A change to the script's recipe or a model's options must go with a retrained checkpoint.
+    script = runpy.run_path(str(ROOT / "scripts" / "cifar10_checkpoints.py"))
+    manifest = json.loads((CHECKPOINTS / MANIFEST).read_text(encoding="utf-8"))
+    for entry in manifest.values():
+        expected = shlex.join(script["train_command"](entry["model"], Path("runs/cifar10")))
+        assert entry["command"] == expected
+    # a model's own option replaces the recipe's instead of repeating the flag
+    words = script["train_command"]("alexnet_half", Path("runs"))
+    assert words.count("--lr") == 1 and words[words.index("--lr") + 1] == "0.05"

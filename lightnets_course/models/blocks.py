@@ -35,6 +35,8 @@ __all__ = [
     "InvertedResidualV3",
     "SqueezeExcite",
     "channel_shuffle",
+    "concat_shuffle",
+    "ConcatShuffleSplit",
     "ShuffleUnit",
     "check_builder_args",
     "check_image_batch",
@@ -298,6 +300,44 @@ def channel_shuffle(x: Tensor, groups: int) -> Tensor:
     x = x.view(batch, groups, channels // groups, height, width)
     x = x.transpose(1, 2).contiguous()
     return x.view(batch, channels, height, width)
+
+
+def concat_shuffle(first: Tensor, second: Tensor) -> Tensor:
+    """``channel_shuffle(torch.cat((first, second), dim=1), 2)``, written in one copy instead of two.
+
+    ShuffleNetV2's paper (Section 4) merges three successive element-wise operations, a unit's concat
+    and channel shuffle and the next unit's channel split, into a single one (guideline G4). Here: the
+    two halves side by side on a new axis after the channels, then flattened. ``torch.stack`` writes
+    every element once, already interleaved as ``[a0 b0 a1 b1 ...]``; ``cat`` then ``channel_shuffle``
+    write it twice. The split that follows costs nothing (``chunk`` returns two views).
+    """
+    if first.shape != second.shape:
+        raise ValueError(
+            f"concat_shuffle: the two halves must have the same shape; got {tuple(first.shape)} and "
+            f"{tuple(second.shape)}"
+        )
+    return torch.stack((first, second), dim=2).flatten(1, 2)
+
+
+class ConcatShuffleSplit(nn.Module):
+    """The seam between two basic units: concat the kept half and the branch's output, shuffle, split.
+
+    The input's two halves stand for the kept channels and the branch's output. ``merged=False`` runs
+    the three operations as a unit does (``torch.cat``, ``channel_shuffle``, ``chunk``), ``merged=True``
+    runs ``concat_shuffle`` and ``chunk``. Both return the same two halves; notebook 06 times them.
+    """
+
+    def __init__(self, merged: bool) -> None:
+        super().__init__()
+        self.merged = merged
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        kept, processed = x.chunk(2, dim=1)
+        if self.merged:
+            out = concat_shuffle(kept, processed)
+        else:
+            out = channel_shuffle(torch.cat((kept, processed), dim=1), 2)
+        return out.chunk(2, dim=1)
 
 
 class ShuffleUnit(nn.Module):
