@@ -3,6 +3,7 @@
 Reruns, several times, the fast-mode measurements whose conclusions the notebooks print:
 
 - 02: the standard against the depthwise-separable layer;
+- 05: swish against h-swish on a 96 x 28 x 28 feature map;
 - 06: ShuffleNetV2's guideline experiments G1-G4 at the paper's x1 widths, and concat + shuffle +
   split merged into one operation;
 - 07: whether MACs or memory access ranks the models' latencies better (its fast-mode timing: one
@@ -107,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
             threads=1,
         )
         verdicts.setdefault("06 concat + shuffle + split, merged", []).append(seam.verdict())
+        activations = compare_speed(nn.SiLU(), nn.Hardswish(), (96, 28, 28), ("swish", "h-swish"), threads=1)
+        verdicts.setdefault("05 swish vs h-swish", []).append(activations.verdict())
         for name in GUIDELINES:
             for line in guideline_verdicts(guideline(name, 1, "cpu", fast=True)):
                 verdicts.setdefault(f"06 {name} {line.split(': here')[0].strip()}", []).append(line)
