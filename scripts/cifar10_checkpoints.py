@@ -28,6 +28,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from torch import nn
+
 from lightnets_course.benchmark import describe_machine, machine_info
 from lightnets_course.checkpoint import load_checkpoint, load_model
 from lightnets_course.data import get_data
@@ -109,9 +111,11 @@ def ship(model: str, runs: Path, folder: Path) -> int:
     epoch = load_checkpoint(run / "best.pt")["epoch"]
     run_settings = last.get("run", {})
     layout = "channels-last" if run_settings.get("channels_last") else "contiguous"
+    has_batchnorm = any(isinstance(module, nn.BatchNorm2d) for module in chosen.modules())
+    batchnorm = " precise BatchNorm statistics (20 batches)," if has_batchnorm else ""
     recipe = (
         f"SGD (Nesterov, momentum 0.9), one-cycle schedule over {history.epochs} epochs, "
-        f"{' '.join(run_options(model))}, precise BatchNorm statistics (20 batches), {layout} and "
+        f"{' '.join(run_options(model))},{batchnorm} {layout} and "
         f"{run_settings.get('autocast_dtype') or 'float32'} (what fit measured as fastest here); 45,000 "
         f"training images (5,000 held out for validation), random crop (padding 4) and flip; the weights "
         f"of epoch {epoch}, the best on validation ({100 * history.val_acc[epoch - 1]:.2f}%)"
