@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="how many times to rerun each measurement")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    print(describe_machine(machine_info("cpu")), f"load average {machine_info('cpu')['load_average']}")
+    print(describe_machine(machine_info("cpu")))
     verdicts: dict[str, list[str]] = {}
     # Notebook 02: MobileNetV1's Table 3 layer, standard against depthwise-separable (M = N = 512, 14x14).
     standard = nn.Conv2d(512, 512, 3, padding=1, bias=False).eval()
