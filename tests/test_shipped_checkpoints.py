@@ -87,6 +87,17 @@ def test_shipped_checkpoint_is_intact_loadable_and_as_accurate_as_recorded(file_
     assert checkpoint_problems(CHECKPOINTS, file_name, ENTRIES[file_name]) == []
 
 
+def test_the_five_cpu_trained_networks_all_ship_in_float16():
+    # The course's notebooks 01 and 03-07 show these five; each is trained by the script on the CPU.
+    script = runpy.run_path(str(ROOT / "scripts" / "cifar10_checkpoints.py"))
+    assert set(script["RUNS"]) == {"alexnet_half", "mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small",
+                                   "shufflenet_v2_x0_5"}  # fmt: skip
+    for model in script["RUNS"]:
+        assert f"{model}.pt" in ENTRIES, f"no checkpoint of {model} ships"
+        weights = torch.load(CHECKPOINTS / f"{model}.pt", weights_only=True)["model"]
+        assert {value.dtype for value in weights.values() if value.is_floating_point()} == {torch.float16}
+
+
 def test_shipped_checkpoints_stay_small():
     assert SIZE_LIMIT_BYTES == 32_000_000
     assert size_problem(CHECKPOINTS) is None
