@@ -12,12 +12,15 @@ from typing import Any
 
 import torch
 
+from .device import default_device
+
 __all__ = [
     "BASE_BATCH_SIZE",
     "BASE_LR",
     "CIFAR10_CPU_RECIPE",
     "CIFAR10_RECIPE",
     "OPTIMIZERS",
+    "cifar10_fit_options",
     "cifar10_recipe",
     "default_lr",
     "recipe_fit_options",
@@ -143,3 +146,19 @@ def cifar10_recipe(device: str | torch.device) -> dict[str, Any]:
     """The course's CIFAR-10 recipe for ``device``: ``CIFAR10_RECIPE`` on CUDA, else
     ``CIFAR10_CPU_RECIPE``. ``lightnets train --data cifar10`` takes its defaults from it."""
     return dict(CIFAR10_RECIPE if torch.device(device).type == "cuda" else CIFAR10_CPU_RECIPE)
+
+
+def cifar10_fit_options(device: str | torch.device | None = None) -> tuple[str, dict[str, Any]]:
+    """The name of the CIFAR-10 recipe that suits ``device`` (the best available by default) and the
+    ``fit`` options it gives: what a notebook trains with when no checkpoint ships.
+
+    >>> name, options = cifar10_fit_options("cpu")
+    >>> name, options["lr"], options["epochs"]
+    ('the CPU recipe (recipe.CIFAR10_CPU_RECIPE)', 0.2, 30)
+    """
+    device = torch.device(device) if device is not None else default_device()
+    on_gpu = device.type == "cuda"
+    name = (
+        "the GPU recipe (recipe.CIFAR10_RECIPE)" if on_gpu else "the CPU recipe (recipe.CIFAR10_CPU_RECIPE)"
+    )
+    return name, recipe_fit_options(cifar10_recipe(device))

@@ -20,7 +20,13 @@ from lightnets_course import cli
 from lightnets_course.checkpoint import load_model
 from lightnets_course.data import CIFAR10_CLASSES
 from lightnets_course.models import get_model
-from lightnets_course.recipe import CIFAR10_CPU_RECIPE, CIFAR10_RECIPE, default_lr, recipe_fit_options
+from lightnets_course.recipe import (
+    CIFAR10_CPU_RECIPE,
+    CIFAR10_RECIPE,
+    cifar10_fit_options,
+    default_lr,
+    recipe_fit_options,
+)
 from lightnets_course.results import History
 from lightnets_course.shipped import load_pretrained_cifar10, round_to_half
 from lightnets_course.train import fit
@@ -45,6 +51,16 @@ def test_recipe_entries_are_fit_arguments_or_loader_and_evaluate_settings():
     assert recipe_fit_options() == {k: v for k, v in CIFAR10_RECIPE.items() if k not in others}
 
 
+def test_the_notebooks_recipe_is_named_and_follows_the_device():
+    before = dict(CIFAR10_CPU_RECIPE)
+    cpu_name, cpu_options = cifar10_fit_options("cpu")
+    gpu_name, gpu_options = cifar10_fit_options("cuda")  # only picks a recipe: no GPU is needed
+    assert "CPU" in cpu_name and cpu_options == recipe_fit_options(CIFAR10_CPU_RECIPE)
+    assert "GPU" in gpu_name and gpu_options == recipe_fit_options(CIFAR10_RECIPE)
+    cpu_options["epochs"] = 1  # a copy: the caller may change it
+    assert CIFAR10_CPU_RECIPE == before
+
+
 def test_fit_defaults_are_the_recipe_and_its_lr_follows_the_scaling_rule():
     defaults = {name: p.default for name, p in inspect.signature(fit).parameters.items()}
     shared = ["optimizer", "momentum", "weight_decay", "schedule", "label_smoothing", "amp", "channels_last"]
@@ -67,6 +83,9 @@ def test_fit_defaults_are_the_recipe_and_its_lr_follows_the_scaling_rule():
             {"batch_size": 64, "epochs": 3, "ema_decay": 0.9, "lr": 0.1, "weight_decay": 5e-5},
         ),
         (["--data", "sample"], {"batch_size": None, "epochs": 10, "ema_decay": None}),
+        # a budget alone: fit chooses the epochs; with --epochs, that many at most
+        (["--data", "cifar10", "--budget", "20m"], {"budget": 1200.0, "epochs": None}),
+        (["--data", "sample", "--budget", "1.5h", "--epochs", "4"], {"budget": 5400.0, "epochs": 4}),
     ],
 )
 def test_lightnets_train_takes_its_cifar10_defaults_from_the_recipe(monkeypatch, tmp_path, options, expected):

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from lightnets_course.checkpoint import load_checkpoint, load_model
-from lightnets_course.cli import main
+from lightnets_course.cli import main, parse_duration
 from lightnets_course.data import CIFAR10_CLASSES, get_data
 from lightnets_course.evaluate import evaluate
 from lightnets_course.models import get_model
@@ -171,6 +171,18 @@ def test_download_fetches_both_cifar10_splits_and_reports_offline_failures(monke
     assert main(["download", "cifar10"]) == 1
     captured = capsys.readouterr()
     assert captured.err == "lightnets download: Could not download cifar-10-python.tar.gz: no connection\n"
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("20m", 1200), ("1.5h", 5400), (" 600 ", 600)])
+def test_a_budget_reads_seconds_minutes_and_hours(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["20 min", "-5", "0", "m", "", "nan"])
+def test_a_budget_that_is_not_a_duration_gets_one_line_with_examples(capsys, text):
+    assert main(["train", "--model", "mobilenet_v1", "--data", "sample", "--budget", text]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "is not a duration; write e.g. 90s, 20m or 1.5h" in error and "Traceback" not in error
 
 
 def test_help_shows_each_default_once(capsys):

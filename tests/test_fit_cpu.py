@@ -127,6 +127,24 @@ def test_fastest_setup_times_copies_and_touches_neither_the_model_nor_the_random
     assert short.step_seconds is None and short.name == "contiguous, float32"
 
 
+@pytest.mark.parametrize("faster_layout", [True, False])
+def test_fit_on_the_cpu_trains_with_the_setup_it_measured_as_fastest(
+    small_loaders, tmp_path, monkeypatch, capsys, faster_layout
+):
+    def timed(candidates, *args):  # stands in for the timing: one layout "runs" twice as fast
+        for setup in candidates:
+            seconds = 0.5 if setup.channels_last == faster_layout else 1.0
+            setup.step_seconds, setup.eval_seconds = seconds, seconds / 3
+
+    monkeypatch.setattr(device_module, "_time_steps", timed)
+    monkeypatch.setattr(planning_module, "MIN_STEPS_TO_MEASURE", 1)  # the tiny run counts as long
+    fit(tiny_cnn(), *small_loaders, 1, schedule="constant", checkpoint_dir=tmp_path)  # layout left open
+    run = torch.load(tmp_path / "last.pt", weights_only=True)["run"]
+    assert run["channels_last"] is faster_layout
+    layout = "channels_last" if faster_layout else "contiguous"
+    assert f"Training setup: {layout}" in capsys.readouterr().out
+
+
 def test_fit_stores_the_setup_and_a_resumed_run_keeps_it(small_loaders, tmp_path):
     options = {"schedule": "constant", "checkpoint_dir": tmp_path, "progress": False}
     fit(tiny_cnn(), *small_loaders, 1, channels_last=True, amp=False, **options)
