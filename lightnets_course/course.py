@@ -18,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
@@ -239,8 +240,10 @@ def main(argv: list[str] | None = None) -> None:
             print(deck)
     else:
         for path in args.notebooks or notebook_paths():
-            print(f"executing {path.name} ...", flush=True)
+            print(f"executing {path.name} ...", end=" ", flush=True)
+            start = time.perf_counter()
             execute_notebook(path)
+            print(f"{time.perf_counter() - start:.0f} s", flush=True)
 
 
 if __name__ == "__main__":

@@ -389,6 +389,15 @@ def test_evaluate_matches_a_direct_computation(sample):
     assert with_flip.plot().axes
 
 
+def test_most_frequent_mistake_is_the_largest_off_diagonal_cell():
+    confusion = torch.tensor([[50, 3, 9], [7, 40, 1], [2, 8, 60]])  # the diagonal is the largest: ignored
+    result = EvalResult(0.83, 0.5, {}, confusion, ["cat", "dog", "ship"], int(confusion.sum()))
+    assert result.most_frequent_mistake() == ("cat", "ship", 9)
+    assert result.confusion[0, 0] == 50  # the result's own matrix is left as it was
+    perfect = EvalResult(1.0, 0.0, {}, torch.diag(torch.tensor([5, 5])), ["cat", "dog"], 10)
+    assert perfect.most_frequent_mistake()[2] == 0
+
+
 def test_history_round_trips_and_reads_well():
     history = History(
         train_loss=[2.0, 1.5],
