@@ -240,10 +240,10 @@ def main(argv: list[str] | None = None) -> None:
             print(deck)
     else:
         for path in args.notebooks or notebook_paths():
-            print(f"executing {path.name} ...", end=" ", flush=True)
+            print(f"executing {path.name} ...", flush=True)
             start = time.perf_counter()
             execute_notebook(path)
-            print(f"{time.perf_counter() - start:.0f} s", flush=True)
+            print(f"executed {path.name} in {time.perf_counter() - start:.0f} s", flush=True)
 
 
 if __name__ == "__main__":
