@@ -140,7 +140,7 @@ class EvalResult:
 
     def most_frequent_mistake(self) -> tuple[str, str, int]:
         """The off-diagonal cell of the confusion matrix with the most images, as ``(true class, class
-        it was taken for, how many times)``; ``count`` is 0 when the model made no mistake."""
+        it was taken for, how many times)``; the count is 0 when the model made no mistake."""
         mistakes = self.confusion.clone().fill_diagonal_(0)
         true, guessed = divmod(int(mistakes.argmax()), len(self.class_names))
         return self.class_names[true], self.class_names[guessed], int(mistakes[true, guessed])
