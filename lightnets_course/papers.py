@@ -133,8 +133,8 @@ CIFAR10_PLAIN_NETWORK = (92.64, "VGG16 with BatchNorm, kuangliu/pytorch-cifar RE
 
 # CIFAR-10 results of the same families (32x32 variants, 200-350 epochs), top-1 test accuracy.
 CIFAR10_PUBLISHED = {
-    "mobilenet_v2": (94.43, "kuangliu/pytorch-cifar README (350 epochs, CIFAR stem)"),
-    "mobilenet_v2 (chenyaofo)": (93.79, "chenyaofo/pytorch-cifar-models README"),
+    "mobilenet_v2": (94.43, "kuangliu/pytorch-cifar README (width 1.0, 350 epochs, CIFAR stem)"),
+    "mobilenet_v2 (chenyaofo)": (93.79, "chenyaofo/pytorch-cifar-models README (width 1.0)"),
     "shufflenet_v2_x0_5": (90.13, "chenyaofo/pytorch-cifar-models README"),
     "shufflenet_v2_x1_0": (92.98, "chenyaofo/pytorch-cifar-models README"),
     "shufflenet_v2_x2_0": (93.81, "chenyaofo/pytorch-cifar-models README"),
